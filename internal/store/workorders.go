@@ -1,0 +1,468 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/citybrain/citybrain"
+	"github.com/citybrain/citybrain/internal/workorder"
+)
+
+var _ workorder.Repository = (*DB)(nil)
+
+const workorderCols = `id, token_hash, next_due, version, doc`
+
+func scanWorkorder(sc interface{ Scan(...any) error }) (*workorder.Order, error) {
+	var id, nextDue, version int64
+	var tokenHash, doc string
+	if err := sc.Scan(&id, &tokenHash, &nextDue, &version, &doc); err != nil {
+		return nil, err
+	}
+	var o workorder.Order
+	if err := json.Unmarshal([]byte(doc), &o); err != nil {
+		return nil, fmt.Errorf("decode work order %d: %w", id, err)
+	}
+	o.ID, o.TokenHash, o.NextDue, o.Version = id, tokenHash, Time(nextDue), version
+	return &o, nil
+}
+
+type execer interface {
+	Exec(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryRow(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func insertWorkorderEvents(ctx context.Context, tx execer, orderID int64, evs []*workorder.Event) error {
+	for _, ev := range evs {
+		if ev == nil {
+			continue
+		}
+		ev.OrderID = orderID
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO workorder_events (order_id, at, action, public, doc) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			orderID, Millis(ev.At), string(ev.Action), Bool(ev.Public), string(b)).Scan(&ev.ID); err != nil {
+			return fmt.Errorf("insert event: %w", err)
+		}
+	}
+	return nil
+}
+
+func replaceWorkorderReporters(ctx context.Context, tx execer, o *workorder.Order, fresh bool) error {
+	if !fresh {
+		if _, err := tx.Exec(ctx, `DELETE FROM workorder_reporters WHERE order_id=?`, o.ID); err != nil {
+			return fmt.Errorf("reporters: %w", err)
+		}
+	}
+	seen := map[int64]bool{}
+	for _, r := range o.Reporters {
+		if r.UserID == 0 || seen[r.UserID] {
+			continue
+		}
+		seen[r.UserID] = true
+		if _, err := tx.Exec(ctx, `INSERT INTO workorder_reporters (order_id, user_id) VALUES (?, ?)`, o.ID, r.UserID); err != nil {
+			return fmt.Errorf("reporters: %w", err)
+		}
+	}
+	return nil
+}
+
+// CreateOrder implements workorder.Repository.
+func (db *DB) CreateOrder(ctx context.Context, o *workorder.Order, evs ...*workorder.Event) error {
+	o.Version = 1
+	doc, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("encode work order: %w", err)
+	}
+	return db.InTx(ctx, func(tx *Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO workorders (tracking_no, token_hash, source, category, subcategory, priority, state, is_open,
+			lead_dept, street, community, grid, has_location, lon, lat, created_at, updated_at, deadline, responded_at, next_due,
+			duplicate_of, version, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			o.TrackingNo, o.TokenHash, o.Source, o.Category, o.Subcategory, string(o.Priority), string(o.State), Bool(o.Open()),
+			o.LeadDept, o.Street, o.Community, o.Grid, Bool(o.HasLocation), o.Lon, o.Lat, Millis(o.CreatedAt), Millis(o.UpdatedAt),
+			Millis(o.Deadline), Millis(o.RespondedAt), Millis(o.NextDue), o.DuplicateOf, o.Version, string(doc)).Scan(&o.ID)
+		if IsUniqueViolation(err) {
+			return citybrain.Errorf(citybrain.ECONFLICT, "工单号 %s 已存在 / tracking number %s exists", o.TrackingNo, o.TrackingNo)
+		}
+		if err != nil {
+			return fmt.Errorf("insert work order: %w", err)
+		}
+		if err := replaceWorkorderReporters(ctx, tx, o, true); err != nil {
+			return err
+		}
+		return insertWorkorderEvents(ctx, tx, o.ID, evs)
+	})
+}
+
+// UpdateOrder implements workorder.Repository with an optimistic version check.
+func (db *DB) UpdateOrder(ctx context.Context, o *workorder.Order, evs ...*workorder.Event) error {
+	next := *o
+	next.Version = o.Version + 1
+	doc, err := json.Marshal(&next)
+	if err != nil {
+		return fmt.Errorf("encode work order: %w", err)
+	}
+	err = db.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE workorders SET category=?, subcategory=?, priority=?, state=?, is_open=?, lead_dept=?, street=?,
+			community=?, grid=?, has_location=?, lon=?, lat=?, updated_at=?, deadline=?, responded_at=?, next_due=?, duplicate_of=?,
+			version=?, doc=? WHERE id=? AND version=?`,
+			o.Category, o.Subcategory, string(o.Priority), string(o.State), Bool(o.Open()), o.LeadDept, o.Street, o.Community, o.Grid,
+			Bool(o.HasLocation), o.Lon, o.Lat, Millis(o.UpdatedAt), Millis(o.Deadline), Millis(o.RespondedAt), Millis(o.NextDue),
+			o.DuplicateOf, next.Version, string(doc), o.ID, o.Version)
+		if err != nil {
+			return fmt.Errorf("update work order: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var v int64
+			err := tx.QueryRow(ctx, `SELECT version FROM workorders WHERE id=?`, o.ID).Scan(&v)
+			if errors.Is(err, sql.ErrNoRows) {
+				return citybrain.Errorf(citybrain.ENOTFOUND, "工单不存在 / work order %d not found", o.ID)
+			}
+			if err != nil {
+				return err
+			}
+			return citybrain.Errorf(citybrain.ECONFLICT, "工单已被他人修改 / work order %d was changed concurrently", o.ID)
+		}
+		if err := replaceWorkorderReporters(ctx, tx, o, false); err != nil {
+			return err
+		}
+		return insertWorkorderEvents(ctx, tx, o.ID, evs)
+	})
+	if err != nil {
+		return err
+	}
+	o.Version = next.Version
+	return nil
+}
+
+// GetOrder implements workorder.Repository.
+func (db *DB) GetOrder(ctx context.Context, id int64) (*workorder.Order, error) {
+	o, err := scanWorkorder(db.QueryRow(ctx, `SELECT `+workorderCols+` FROM workorders WHERE id=?`, id))
+	return o, notFoundWO(err, id)
+}
+
+func notFoundWO(err error, id any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return citybrain.Errorf(citybrain.ENOTFOUND, "工单不存在 / work order %v not found", id)
+	}
+	return err
+}
+
+// GetOrderByTrackingNo implements workorder.Repository.
+func (db *DB) GetOrderByTrackingNo(ctx context.Context, no string) (*workorder.Order, error) {
+	o, err := scanWorkorder(db.QueryRow(ctx, `SELECT `+workorderCols+` FROM workorders WHERE tracking_no=?`, no))
+	return o, notFoundWO(err, no)
+}
+
+// GetOrderByTokenHash implements workorder.Repository.
+func (db *DB) GetOrderByTokenHash(ctx context.Context, hash string) (*workorder.Order, error) {
+	o, err := scanWorkorder(db.QueryRow(ctx, `SELECT `+workorderCols+` FROM workorders WHERE token_hash=?`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, citybrain.Errorf(citybrain.ENOTFOUND, "令牌无效 / token not found")
+	}
+	return o, err
+}
+
+// Events implements workorder.Repository.
+func (db *DB) Events(ctx context.Context, orderID int64) ([]workorder.Event, error) {
+	var one int
+	if err := db.QueryRow(ctx, `SELECT 1 FROM workorders WHERE id=?`, orderID).Scan(&one); err != nil {
+		return nil, notFoundWO(err, orderID)
+	}
+	rows, err := db.Query(ctx, `SELECT id, doc FROM workorder_events WHERE order_id=? ORDER BY id`, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []workorder.Event
+	for rows.Next() {
+		var id int64
+		var doc string
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, err
+		}
+		var ev workorder.Event
+		if err := json.Unmarshal([]byte(doc), &ev); err != nil {
+			return nil, fmt.Errorf("decode event %d: %w", id, err)
+		}
+		ev.ID, ev.OrderID = id, orderID
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// workorderWhere builds the WHERE clause of a filter (without pagination).
+func workorderWhere(f workorder.Filter) (string, []any) {
+	var conds []string
+	var args []any
+	in := func(col string, vals []string) {
+		conds = append(conds, col+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",")+")")
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	if len(f.IDs) > 0 || len(f.TrackingNos) > 0 {
+		var parts []string
+		if len(f.IDs) > 0 {
+			parts = append(parts, "id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.IDs)), ",")+")")
+			for _, v := range f.IDs {
+				args = append(args, v)
+			}
+		}
+		if len(f.TrackingNos) > 0 {
+			parts = append(parts, "tracking_no IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.TrackingNos)), ",")+")")
+			for _, v := range f.TrackingNos {
+				args = append(args, v)
+			}
+		}
+		return " WHERE (" + strings.Join(parts, " OR ") + ")", args
+	}
+	switch {
+	case len(f.Categories) > 0 && len(f.Subcategories) > 0:
+		c := "(category IN (" + strings.TrimSuffix(strings.Repeat("?,", len(f.Categories)), ",") + ") OR subcategory IN (" +
+			strings.TrimSuffix(strings.Repeat("?,", len(f.Subcategories)), ",") + "))"
+		conds = append(conds, c)
+		for _, v := range f.Categories {
+			args = append(args, v)
+		}
+		for _, v := range f.Subcategories {
+			args = append(args, v)
+		}
+	case len(f.Categories) > 0:
+		in("category", f.Categories)
+	case len(f.Subcategories) > 0:
+		in("subcategory", f.Subcategories)
+	}
+	if len(f.States) > 0 {
+		s := make([]string, len(f.States))
+		for i, st := range f.States {
+			s[i] = string(st)
+		}
+		in("state", s)
+	}
+	if f.Open != nil {
+		conds = append(conds, "is_open=?")
+		args = append(args, Bool(*f.Open))
+	}
+	if !f.From.IsZero() {
+		conds = append(conds, "created_at>=?")
+		args = append(args, Millis(f.From))
+	}
+	if !f.To.IsZero() {
+		conds = append(conds, "created_at<?")
+		args = append(args, Millis(f.To))
+	}
+	for _, c := range []struct{ col, v string }{{"lead_dept", f.LeadDept}, {"street", f.Street}, {"community", f.Community}, {"grid", f.Grid}, {"source", f.Source}} {
+		if c.v != "" {
+			conds = append(conds, c.col+"=?")
+			args = append(args, c.v)
+		}
+	}
+	if f.Overdue {
+		conds = append(conds, "is_open=1 AND responded_at=0 AND deadline>0 AND deadline<?")
+		args = append(args, Millis(f.Now))
+	}
+	if f.ReporterID != 0 {
+		conds = append(conds, "id IN (SELECT order_id FROM workorder_reporters WHERE user_id=?)")
+		args = append(args, f.ReporterID)
+	}
+	if len(conds) == 0 {
+		return "", args
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// ListOrders implements workorder.Repository: newest first, keyset (AfterCreated, AfterID)
+// or Offset pagination.
+func (db *DB) ListOrders(ctx context.Context, f workorder.Filter) ([]*workorder.Order, error) {
+	where, args := workorderWhere(f)
+	if !f.AfterCreated.IsZero() || f.AfterID != 0 {
+		c := "(created_at<? OR (created_at=? AND id<?))"
+		if where == "" {
+			where = " WHERE " + c
+		} else {
+			where += " AND " + c
+		}
+		args = append(args, Millis(f.AfterCreated), Millis(f.AfterCreated), f.AfterID)
+	}
+	q := `SELECT ` + workorderCols + ` FROM workorders` + where + ` ORDER BY created_at DESC, id DESC`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	} else if f.Offset > 0 {
+		q += ` LIMIT -1`
+		if db.Dialect == Postgres {
+			q = strings.TrimSuffix(q, ` LIMIT -1`) + ` LIMIT ALL`
+		}
+	}
+	if f.Offset > 0 {
+		q += ` OFFSET ?`
+		args = append(args, f.Offset)
+	}
+	rows, err := db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list work orders: %w", err)
+	}
+	defer rows.Close()
+	var out []*workorder.Order
+	for rows.Next() {
+		o, err := scanWorkorder(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// CountOrders implements workorder.Repository.
+func (db *DB) CountOrders(ctx context.Context, f workorder.Filter) (int, error) {
+	where, args := workorderWhere(f)
+	var n int
+	err := db.QueryRow(ctx, `SELECT COUNT(*) FROM workorders`+where, args...).Scan(&n)
+	return n, err
+}
+
+// DueOrders implements workorder.Repository.
+func (db *DB) DueOrders(ctx context.Context, t time.Time, limit int) ([]*workorder.Order, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := db.Query(ctx, `SELECT `+workorderCols+` FROM workorders WHERE is_open=1 AND next_due>0 AND next_due<=? ORDER BY next_due, id LIMIT ?`, Millis(t), limit)
+	if err != nil {
+		return nil, fmt.Errorf("due work orders: %w", err)
+	}
+	defer rows.Close()
+	var out []*workorder.Order
+	for rows.Next() {
+		o, err := scanWorkorder(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// NearbyOpen implements workorder.Repository.
+func (db *DB) NearbyOpen(ctx context.Context, category string, minLon, minLat, maxLon, maxLat float64, since time.Time) ([]*workorder.Order, error) {
+	rows, err := db.Query(ctx, `SELECT `+workorderCols+` FROM workorders WHERE category=? AND is_open=1 AND has_location=1
+		AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? AND created_at>=? ORDER BY id LIMIT 200`,
+		category, minLat, maxLat, minLon, maxLon, Millis(since))
+	if err != nil {
+		return nil, fmt.Errorf("nearby work orders: %w", err)
+	}
+	defer rows.Close()
+	var out []*workorder.Order
+	for rows.Next() {
+		o, err := scanWorkorder(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// NextSequence implements workorder.Repository.
+func (db *DB) NextSequence(ctx context.Context, name string) (int64, error) {
+	var v int64
+	err := db.QueryRow(ctx, `INSERT INTO workorder_sequences (name, value) VALUES (?, 1)
+		ON CONFLICT (name) DO UPDATE SET value = workorder_sequences.value + 1 RETURNING value`, name).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("sequence %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// GetConfig implements workorder.Repository.
+func (db *DB) GetConfig(ctx context.Context, key string) ([]byte, error) {
+	var doc string
+	err := db.QueryRow(ctx, `SELECT doc FROM workorder_config WHERE key=?`, key).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, citybrain.Errorf(citybrain.ENOTFOUND, "config %s not set", key)
+	}
+	return []byte(doc), err
+}
+
+// PutConfig implements workorder.Repository.
+func (db *DB) PutConfig(ctx context.Context, key string, doc []byte) error {
+	_, err := db.Exec(ctx, `INSERT INTO workorder_config (key, doc, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET doc=excluded.doc, updated_at=excluded.updated_at`, key, string(doc), time.Now().UnixMilli())
+	return err
+}
+
+// AddTrainingExample implements workorder.Repository.
+func (db *DB) AddTrainingExample(ctx context.Context, ex *workorder.TrainingExample) error {
+	b, err := json.Marshal(ex)
+	if err != nil {
+		return err
+	}
+	return db.QueryRow(ctx, `INSERT INTO workorder_training (order_id, at, doc) VALUES (?, ?, ?) RETURNING id`,
+		ex.OrderID, Millis(ex.At), string(b)).Scan(&ex.ID)
+}
+
+// TrainingExamples implements workorder.Repository: the latest limit examples, oldest first.
+func (db *DB) TrainingExamples(ctx context.Context, limit int) ([]workorder.TrainingExample, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := db.Query(ctx, `SELECT id, doc FROM workorder_training ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []workorder.TrainingExample
+	for rows.Next() {
+		var id int64
+		var doc string
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, err
+		}
+		var ex workorder.TrainingExample
+		if err := json.Unmarshal([]byte(doc), &ex); err != nil {
+			return nil, fmt.Errorf("decode training example %d: %w", id, err)
+		}
+		ex.ID = id
+		out = append([]workorder.TrainingExample{ex}, out...)
+	}
+	return out, rows.Err()
+}
+
+// BulkInsertOrders stores many orders in batches without events (benchmarks and imports).
+// Each order needs TrackingNo and TokenHash set; IDs are assigned.
+func (db *DB) BulkInsertOrders(ctx context.Context, orders []*workorder.Order) error {
+	const cols = 23
+	const batch = 1000
+	for start := 0; start < len(orders); start += batch {
+		end := min(start+batch, len(orders))
+		chunk := orders[start:end]
+		err := db.InTx(ctx, func(tx *Tx) error {
+			args := make([]any, 0, len(chunk)*cols)
+			for _, o := range chunk {
+				o.Version = 1
+				doc, err := json.Marshal(o)
+				if err != nil {
+					return err
+				}
+				args = append(args, o.TrackingNo, o.TokenHash, o.Source, o.Category, o.Subcategory, string(o.Priority), string(o.State), Bool(o.Open()),
+					o.LeadDept, o.Street, o.Community, o.Grid, Bool(o.HasLocation), o.Lon, o.Lat, Millis(o.CreatedAt), Millis(o.UpdatedAt),
+					Millis(o.Deadline), Millis(o.RespondedAt), Millis(o.NextDue), o.DuplicateOf, o.Version, string(doc))
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO workorders (tracking_no, token_hash, source, category, subcategory, priority, state, is_open,
+				lead_dept, street, community, grid, has_location, lon, lat, created_at, updated_at, deadline, responded_at, next_due,
+				duplicate_of, version, doc) VALUES `+Placeholders(len(chunk), cols), args...)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("bulk insert work orders: %w", err)
+		}
+	}
+	return nil
+}
