@@ -121,7 +121,7 @@ func splitFileArg(fs *flag.FlagSet, args []string) (string, []string) {
 	if strings.HasPrefix(last, "-") && last != "-" {
 		return "", args
 	}
-	if len(args) >= 2 {
+	if len(args) >= 2 && strings.HasPrefix(args[len(args)-2], "-") {
 		prev := strings.TrimLeft(args[len(args)-2], "-")
 		if prev != "" && !strings.Contains(prev, "=") {
 			if f := fs.Lookup(prev); f != nil {

@@ -27,6 +27,8 @@ func TestSplitFileArg(t *testing.T) {
 		{[]string{"a.geojson"}, "a.geojson", []string{}},
 		{[]string{"a.geojson", "--data", "d"}, "a.geojson", []string{"--data", "d"}},
 		{[]string{"--data", "d", "a.geojson"}, "a.geojson", []string{"--data", "d"}},
+		{[]string{"--data", "data", "a.geojson"}, "a.geojson", []string{"--data", "data"}},
+		{[]string{"--check", "--data", "check", "a.geojson"}, "a.geojson", []string{"--check", "--data", "check"}},
 		{[]string{"--check", "a.geojson"}, "a.geojson", []string{"--check"}},
 		{[]string{"--data=d", "a.geojson"}, "a.geojson", []string{"--data=d"}},
 		{[]string{"--data", "d"}, "", []string{"--data", "d"}},

@@ -11,6 +11,13 @@ func commands() []command {
 		{"import areas", "replace the district's boundaries with a validated GeoJSON file", cmdImportAreas},
 		{"audit verify", "verify the audit log against its signed checkpoints (exit 3 names the first bad entry)", cmdAuditVerify},
 		{"audit checkpoint", "print the latest signed audit checkpoint, to keep outside the database", cmdAuditCheckpoint},
+		{"device import", "register devices from a CSV file and print their credentials once", cmdDeviceImport},
+		{"device export", "write the device registry as CSV", cmdDeviceExport},
+		{"dataset import", "import a department's CSV (UTF-8 or GB18030) as a governed dataset with suggested grades", cmdDatasetImport},
+		{"simulate", "connect N simulated devices to a running citybrain over MQTT", cmdSimulate},
+		{"bench ingest", "measure end-to-end MQTT ingestion against a fresh server, and Mosquitto on the same load", cmdBenchIngest},
+		{"triage classify", "classify JSON lines of citizen reports from stdin with the offline model (no server needed)", cmdTriageClassify},
+		{"triage eval", "print the offline triage model's accuracy on the held-out reports (docs/triage.md)", cmdTriageEval},
 		{"version", "print the version", cmdVersion},
 	}
 }

@@ -33,6 +33,8 @@ type config struct {
 	RollupRetention time.Duration
 	// Audit retention (at least 6 months, Cybersecurity Law art. 21).
 	AuditRetention time.Duration
+	// EscalateAfter is how long a critical alert may stay unacknowledged before it escalates.
+	EscalateAfter time.Duration
 
 	// The assistant's optional OpenAI-compatible model.
 	LLMURL     string
@@ -71,6 +73,7 @@ func (c *config) flagSet(name string, serverFlags bool, out io.Writer) *flag.Fla
 		fs.DurationVar(&c.RawRetention, "raw-retention", 30*24*time.Hour, "how long raw telemetry points are kept")
 		fs.DurationVar(&c.RollupRetention, "rollup-retention", 2*365*24*time.Hour, "how long per-minute and per-hour rollups are kept")
 		fs.DurationVar(&c.AuditRetention, "audit-retention", 183*24*time.Hour, "how long audit entries are kept at least (≥ 6 months)")
+		fs.DurationVar(&c.EscalateAfter, "escalate-after", 15*time.Minute, "escalate a critical alert left unacknowledged this long (and again after each further period)")
 		fs.StringVar(&c.LLMURL, "llm-url", "", "OpenAI-compatible base URL for the assistant; empty works offline")
 		fs.StringVar(&c.LLMModel, "llm-model", "", "model name for --llm-url")
 		fs.StringVar(&c.LLMKey, "llm-key", "", "API key for --llm-url")

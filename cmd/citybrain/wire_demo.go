@@ -6,6 +6,7 @@ import (
 
 	"github.com/citybrain/citybrain"
 	"github.com/citybrain/citybrain/internal/access"
+	"github.com/citybrain/citybrain/internal/area"
 )
 
 // demoPassword is the password of the demo district's users; it is printed at start.
@@ -30,23 +31,25 @@ func wireDemoUsers(ctx context.Context, a *app) error {
 		{"auditor", "审计员 Auditor", citybrain.RoleAuditor, "", "", 5},
 		{"citizen", "市民 Citizen", citybrain.RoleCitizen, "", "", 1},
 	}
-	created := 0
 	for _, u := range users {
 		_, err := a.access.CreateUser(ctx, access.NewUser{Username: u.username, DisplayName: u.name, Password: demoPassword,
 			Role: u.role, Department: u.dept, Area: u.area, Clearance: u.clearance})
 		if err != nil && citybrain.ErrorCode(err) != citybrain.ECONFLICT {
 			return fmt.Errorf("demo users: %w", err)
 		}
-		if err == nil {
-			created++
-		}
 	}
 	fmt.Fprintf(a.out, "演示账号 / demo users (password %q): operator, water, urban, civil, worker, auditor, citizen\n", demoPassword)
 	return nil
 }
 
-// demoWorkerArea is the area of the demo grid worker: the first street of the demo district
-// when the areas subsystem has loaded one.
+// demoWorkerArea is the area of the demo grid worker: the first street of the demo district.
 func demoWorkerArea(a *app) string {
-	return "demo"
+	if a.areaMap != nil {
+		if m := a.areaMap.Load(); m != nil {
+			if streets := m.Children(area.DemoDistrictCode); len(streets) > 0 {
+				return streets[0].Code
+			}
+		}
+	}
+	return area.DemoDistrictCode
 }

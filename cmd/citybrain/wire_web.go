@@ -72,6 +72,7 @@ func wireWeb(ctx context.Context, a *app) error {
 			return hub.Stream(r.Context(), sseWriter{w, rc}, last, types, filter)
 		},
 	})
+	a.api.Mount(dashboardRoutes(a)...)
 	a.api.MountHandler("/", web.Handler())
 	return nil
 }

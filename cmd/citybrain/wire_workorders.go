@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/citybrain/citybrain"
+	"github.com/citybrain/citybrain/internal/alert"
 	"github.com/citybrain/citybrain/internal/bus"
 	"github.com/citybrain/citybrain/internal/httpapi"
 	"github.com/citybrain/citybrain/internal/open311"
@@ -24,6 +27,7 @@ const workorderTick = time.Minute
 // /open311/v2/; and the deadline job. a.workorders is the handle rules use to open an order
 // from an alert (OpenFromAlert).
 func wireWorkorders(ctx context.Context, a *app) error {
+	var _ alert.WorkOrderOpener = a.openWorkOrderForAlert
 	locate := func(lon, lat float64) (string, string, string, bool) {
 		if a.areaMap == nil {
 			return "", "", "", false
@@ -67,6 +71,40 @@ func wireWorkorders(ctx context.Context, a *app) error {
 		return nil
 	})
 	return nil
+}
+
+// openWorkOrderForAlert is the alert.WorkOrderOpener of the platform: wireRules runs before
+// wireWorkorders, so it passes this method value, which reaches a.workorders when an alert
+// fires. The alert's area places the order; its severity sets the priority; a category that
+// is not a taxonomy code (any case) is left to the assistant.
+func (a *app) openWorkOrderForAlert(ctx context.Context, info alert.AlertInfo) error {
+	if a.workorders == nil {
+		return citybrain.Errorf(citybrain.EUNAVAILABLE, "工单服务未启动 / work orders are not running")
+	}
+	in := workorder.AlertOrder{AlertID: strconv.FormatInt(info.AlertID, 10), Title: info.RuleName, Description: info.Summary}
+	if in.Description == "" {
+		in.Description = fmt.Sprintf("%s: %s %v", info.RuleName, info.DeviceID, info.Value)
+	}
+	if c := strings.ToUpper(strings.TrimSpace(info.Category)); c != "" {
+		if _, ok := a.workorders.Dictionary().Category(c); ok {
+			in.Category = c
+		}
+	}
+	switch info.Severity {
+	case "critical":
+		in.Priority = workorder.PriorityEmergency
+	case "warning":
+		in.Priority = workorder.PriorityUrgent
+	}
+	if a.areaMap != nil && info.Area != "" {
+		if m := a.areaMap.Load(); m != nil {
+			if l, ok := m.Location(info.Area); ok {
+				in.Grid, in.Community, in.Street = l.Grid, l.Community, l.Street
+			}
+		}
+	}
+	_, _, err := a.workorders.OpenFromAlert(ctx, in)
+	return err
 }
 
 // lazyTriager builds the shipped offline classifier on first use, so starting the platform

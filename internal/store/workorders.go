@@ -73,6 +73,21 @@ func replaceWorkorderReporters(ctx context.Context, tx execer, o *workorder.Orde
 	return nil
 }
 
+func firstMedia(o *workorder.Order) string {
+	if len(o.Media) > 0 {
+		return o.Media[0]
+	}
+	return ""
+}
+
+// workorderRow returns the values of an INSERT in column order (30 columns).
+func workorderRow(o *workorder.Order, doc string) []any {
+	return []any{o.TrackingNo, o.TokenHash, o.Source, o.Category, o.Subcategory, string(o.Priority), string(o.State), Bool(o.Open()),
+		o.LeadDept, o.Street, o.Community, o.Grid, Bool(o.HasLocation), o.Lon, o.Lat, Millis(o.CreatedAt), Millis(o.UpdatedAt),
+		Millis(o.Deadline), Millis(o.RespondedAt), Millis(o.NextDue), o.DuplicateOf, o.Resolution, o.Description, o.StatusNotes,
+		o.Address, o.AddressID, o.Zipcode, firstMedia(o), o.Version, doc}
+}
+
 // CreateOrder implements workorder.Repository.
 func (db *DB) CreateOrder(ctx context.Context, o *workorder.Order, evs ...*workorder.Event) error {
 	o.Version = 1
@@ -83,10 +98,9 @@ func (db *DB) CreateOrder(ctx context.Context, o *workorder.Order, evs ...*worko
 	return db.InTx(ctx, func(tx *Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO workorders (tracking_no, token_hash, source, category, subcategory, priority, state, is_open,
 			lead_dept, street, community, grid, has_location, lon, lat, created_at, updated_at, deadline, responded_at, next_due,
-			duplicate_of, version, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			o.TrackingNo, o.TokenHash, o.Source, o.Category, o.Subcategory, string(o.Priority), string(o.State), Bool(o.Open()),
-			o.LeadDept, o.Street, o.Community, o.Grid, Bool(o.HasLocation), o.Lon, o.Lat, Millis(o.CreatedAt), Millis(o.UpdatedAt),
-			Millis(o.Deadline), Millis(o.RespondedAt), Millis(o.NextDue), o.DuplicateOf, o.Version, string(doc)).Scan(&o.ID)
+			duplicate_of, resolution, description, status_notes, address, address_id, zipcode, media_url, version, doc)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			workorderRow(o, string(doc))...).Scan(&o.ID)
 		if IsUniqueViolation(err) {
 			return citybrain.Errorf(citybrain.ECONFLICT, "工单号 %s 已存在 / tracking number %s exists", o.TrackingNo, o.TrackingNo)
 		}
@@ -111,10 +125,12 @@ func (db *DB) UpdateOrder(ctx context.Context, o *workorder.Order, evs ...*worko
 	err = db.InTx(ctx, func(tx *Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE workorders SET category=?, subcategory=?, priority=?, state=?, is_open=?, lead_dept=?, street=?,
 			community=?, grid=?, has_location=?, lon=?, lat=?, updated_at=?, deadline=?, responded_at=?, next_due=?, duplicate_of=?,
+			resolution=?, description=?, status_notes=?, address=?, address_id=?, zipcode=?, media_url=?,
 			version=?, doc=? WHERE id=? AND version=?`,
 			o.Category, o.Subcategory, string(o.Priority), string(o.State), Bool(o.Open()), o.LeadDept, o.Street, o.Community, o.Grid,
 			Bool(o.HasLocation), o.Lon, o.Lat, Millis(o.UpdatedAt), Millis(o.Deadline), Millis(o.RespondedAt), Millis(o.NextDue),
-			o.DuplicateOf, next.Version, string(doc), o.ID, o.Version)
+			o.DuplicateOf, o.Resolution, o.Description, o.StatusNotes, o.Address, o.AddressID, o.Zipcode, firstMedia(o),
+			next.Version, string(doc), o.ID, o.Version)
 		if err != nil {
 			return fmt.Errorf("update work order: %w", err)
 		}
@@ -278,33 +294,80 @@ func workorderWhere(f workorder.Filter) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
+// andWhere adds a condition to a WHERE clause built by workorderWhere.
+func andWhere(where, cond string) string {
+	if where == "" {
+		return " WHERE " + cond
+	}
+	return where + " AND " + cond
+}
+
+// pageQuery returns the query selecting the ids of one page of f, newest first. The page
+// is chosen on the indexes alone (ids only, usually a covering index) so the documents of
+// skipped or filtered rows are never read. Several service codes become one ordered,
+// limited branch per code merged with UNION: each branch walks its own category index in
+// order, where a single IN over the codes would make the planner walk the date index and
+// test every row's category.
+func (db *DB) pageQuery(f workorder.Filter) (string, []any) {
+	type code struct{ col, v string }
+	var codes []code
+	seen := map[code]bool{}
+	for _, c := range f.Categories {
+		if k := (code{"category", c}); !seen[k] {
+			seen[k] = true
+			codes = append(codes, k)
+		}
+	}
+	for _, c := range f.Subcategories {
+		if k := (code{"subcategory", c}); !seen[k] {
+			seen[k] = true
+			codes = append(codes, k)
+		}
+	}
+	cursor := func(where string, args []any) (string, []any) {
+		if f.AfterCreated.IsZero() && f.AfterID == 0 {
+			return where, args
+		}
+		return andWhere(where, "(created_at<? OR (created_at=? AND id<?))"), append(args, Millis(f.AfterCreated), Millis(f.AfterCreated), f.AfterID)
+	}
+	limitOffset := func(q string, args []any) (string, []any) {
+		switch {
+		case f.Limit > 0:
+			q += ` LIMIT ?`
+			args = append(args, f.Limit)
+		case f.Offset > 0 && db.Dialect == Postgres:
+			q += ` LIMIT ALL`
+		case f.Offset > 0:
+			q += ` LIMIT -1`
+		}
+		if f.Offset > 0 {
+			q += ` OFFSET ?`
+			args = append(args, f.Offset)
+		}
+		return q, args
+	}
+	if len(codes) > 1 && f.Limit > 0 && len(f.IDs) == 0 && len(f.TrackingNos) == 0 {
+		rest := f
+		rest.Categories, rest.Subcategories = nil, nil
+		where, wargs := cursor(workorderWhere(rest))
+		var branches []string
+		var args []any
+		for i, c := range codes {
+			branches = append(branches, fmt.Sprintf(`SELECT id, created_at FROM (SELECT id, created_at FROM workorders%s ORDER BY created_at DESC, id DESC LIMIT ?) AS b%d`,
+				andWhere(where, c.col+"=?"), i))
+			args = append(append(args, wargs...), c.v, f.Limit+f.Offset)
+		}
+		return limitOffset(`SELECT id FROM (`+strings.Join(branches, ` UNION `)+`) AS u ORDER BY created_at DESC, id DESC`, args)
+	}
+	where, args := cursor(workorderWhere(f))
+	return limitOffset(`SELECT id FROM workorders`+where+` ORDER BY created_at DESC, id DESC`, args)
+}
+
 // ListOrders implements workorder.Repository: newest first, keyset (AfterCreated, AfterID)
 // or Offset pagination.
 func (db *DB) ListOrders(ctx context.Context, f workorder.Filter) ([]*workorder.Order, error) {
-	where, args := workorderWhere(f)
-	if !f.AfterCreated.IsZero() || f.AfterID != 0 {
-		c := "(created_at<? OR (created_at=? AND id<?))"
-		if where == "" {
-			where = " WHERE " + c
-		} else {
-			where += " AND " + c
-		}
-		args = append(args, Millis(f.AfterCreated), Millis(f.AfterCreated), f.AfterID)
-	}
-	q := `SELECT ` + workorderCols + ` FROM workorders` + where + ` ORDER BY created_at DESC, id DESC`
-	if f.Limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, f.Limit)
-	} else if f.Offset > 0 {
-		q += ` LIMIT -1`
-		if db.Dialect == Postgres {
-			q = strings.TrimSuffix(q, ` LIMIT -1`) + ` LIMIT ALL`
-		}
-	}
-	if f.Offset > 0 {
-		q += ` OFFSET ?`
-		args = append(args, f.Offset)
-	}
+	inner, args := db.pageQuery(f)
+	q := `SELECT ` + workorderCols + ` FROM workorders WHERE id IN (` + inner + `) ORDER BY created_at DESC, id DESC`
 	rows, err := db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list work orders: %w", err)
@@ -317,6 +380,38 @@ func (db *DB) ListOrders(ctx context.Context, f workorder.Filter) ([]*workorder.
 			return nil, err
 		}
 		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+const workorderPublicCols = `id, tracking_no, category, subcategory, state, resolution, duplicate_of, description, status_notes,
+	address, address_id, zipcode, media_url, has_location, lon, lat, lead_dept, street, created_at, updated_at, deadline, responded_at`
+
+// ListPublic implements workorder.Repository from columns, without reading documents.
+func (db *DB) ListPublic(ctx context.Context, f workorder.Filter) ([]*workorder.Order, error) {
+	inner, args := db.pageQuery(f)
+	rows, err := db.Query(ctx, `SELECT `+workorderPublicCols+` FROM workorders WHERE id IN (`+inner+`) ORDER BY created_at DESC, id DESC`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list work orders: %w", err)
+	}
+	defer rows.Close()
+	var out []*workorder.Order
+	for rows.Next() {
+		var o workorder.Order
+		var state, media string
+		var hasLoc int
+		var created, updated, deadline, responded int64
+		if err := rows.Scan(&o.ID, &o.TrackingNo, &o.Category, &o.Subcategory, &state, &o.Resolution, &o.DuplicateOf, &o.Description,
+			&o.StatusNotes, &o.Address, &o.AddressID, &o.Zipcode, &media, &hasLoc, &o.Lon, &o.Lat, &o.LeadDept, &o.Street,
+			&created, &updated, &deadline, &responded); err != nil {
+			return nil, err
+		}
+		o.State, o.HasLocation = workorder.State(state), hasLoc != 0
+		o.CreatedAt, o.UpdatedAt, o.Deadline, o.RespondedAt = Time(created), Time(updated), Time(deadline), Time(responded)
+		if media != "" {
+			o.Media = []string{media}
+		}
+		out = append(out, &o)
 	}
 	return out, rows.Err()
 }
@@ -438,7 +533,7 @@ func (db *DB) TrainingExamples(ctx context.Context, limit int) ([]workorder.Trai
 // BulkInsertOrders stores many orders in batches without events (benchmarks and imports).
 // Each order needs TrackingNo and TokenHash set; IDs are assigned.
 func (db *DB) BulkInsertOrders(ctx context.Context, orders []*workorder.Order) error {
-	const cols = 23
+	const cols = 30
 	const batch = 1000
 	for start := 0; start < len(orders); start += batch {
 		end := min(start+batch, len(orders))
@@ -451,13 +546,12 @@ func (db *DB) BulkInsertOrders(ctx context.Context, orders []*workorder.Order) e
 				if err != nil {
 					return err
 				}
-				args = append(args, o.TrackingNo, o.TokenHash, o.Source, o.Category, o.Subcategory, string(o.Priority), string(o.State), Bool(o.Open()),
-					o.LeadDept, o.Street, o.Community, o.Grid, Bool(o.HasLocation), o.Lon, o.Lat, Millis(o.CreatedAt), Millis(o.UpdatedAt),
-					Millis(o.Deadline), Millis(o.RespondedAt), Millis(o.NextDue), o.DuplicateOf, o.Version, string(doc))
+				args = append(args, workorderRow(o, string(doc))...)
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO workorders (tracking_no, token_hash, source, category, subcategory, priority, state, is_open,
 				lead_dept, street, community, grid, has_location, lon, lat, created_at, updated_at, deadline, responded_at, next_due,
-				duplicate_of, version, doc) VALUES `+Placeholders(len(chunk), cols), args...)
+				duplicate_of, resolution, description, status_notes, address, address_id, zipcode, media_url, version, doc)
+				VALUES `+Placeholders(len(chunk), cols), args...)
 			return err
 		})
 		if err != nil {

@@ -24,6 +24,14 @@ CREATE TABLE workorders (
     responded_at  BIGINT NOT NULL DEFAULT 0,
     next_due      BIGINT NOT NULL DEFAULT 0,
     duplicate_of  BIGINT NOT NULL DEFAULT 0,
+    resolution    TEXT NOT NULL DEFAULT '',
+    -- Public fields, so Open311 lists are answered without decoding documents.
+    description   TEXT NOT NULL DEFAULT '',
+    status_notes  TEXT NOT NULL DEFAULT '',
+    address       TEXT NOT NULL DEFAULT '',
+    address_id    TEXT NOT NULL DEFAULT '',
+    zipcode       TEXT NOT NULL DEFAULT '',
+    media_url     TEXT NOT NULL DEFAULT '',
     version       BIGINT NOT NULL,
     doc           TEXT NOT NULL
 );
@@ -32,6 +40,7 @@ CREATE INDEX workorders_created ON workorders(created_at, id);
 CREATE INDEX workorders_category ON workorders(category, created_at, id);
 CREATE INDEX workorders_subcategory ON workorders(subcategory, created_at, id);
 CREATE INDEX workorders_open ON workorders(is_open, created_at, id);
+CREATE INDEX workorders_category_open ON workorders(category, is_open, created_at, id);
 CREATE INDEX workorders_state ON workorders(state, created_at, id);
 CREATE INDEX workorders_dept ON workorders(lead_dept, is_open, created_at);
 CREATE INDEX workorders_street ON workorders(street, created_at);

@@ -394,5 +394,7 @@
     view.append(el("div", { class: "panel" }, el("h3", {}, t("ranking")), el("pre", {}, JSON.stringify(r, null, 2))));
   };
 
-  render();
+  // Page modules (pages-*.js, loaded after this file) add or replace routes through window.CB.
+  window.CB = { routes, api, el, t, fmtTime, toast, chart, items, go, onLive, startLive, render, S, SEV };
+  window.addEventListener("DOMContentLoaded", render);
 })();

@@ -1,0 +1,1 @@
+// pages-governance: page module (see window.CB in app.js). Routes defined here replace the defaults.
