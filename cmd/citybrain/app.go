@@ -15,6 +15,7 @@ import (
 	"github.com/citybrain/citybrain"
 	"github.com/citybrain/citybrain/internal/access"
 	"github.com/citybrain/citybrain/internal/bus"
+	"github.com/citybrain/citybrain/internal/cluster"
 	"github.com/citybrain/citybrain/internal/httpapi"
 	"github.com/citybrain/citybrain/internal/org"
 	"github.com/citybrain/citybrain/internal/store"
@@ -35,15 +36,20 @@ type app struct {
 	reg    *prometheus.Registry
 	access *access.Service
 	api    *httpapi.Server
+	// leader decides which node runs the once-per-cluster jobs (goLeaderTask); on one node
+	// with embedded storage it always leads. node is this node's name.
+	leader *cluster.Elector
+	node   string
 
 	httpLn net.Listener
 
 	services
 
 	// background tasks started after wiring and stopped on shutdown, in reverse order.
-	mu      sync.Mutex
-	tasks   []task
-	closers []func()
+	mu          sync.Mutex
+	tasks       []task
+	leaderTasks []task
+	closers     []func()
 }
 
 type task struct {
@@ -57,6 +63,20 @@ func (a *app) goTask(name string, run func(ctx context.Context) error) {
 	a.tasks = append(a.tasks, task{name, run})
 	a.mu.Unlock()
 }
+
+// goLeaderTask registers a background task that must run on one node of a cluster at a
+// time: it runs while this node is the leader and its ctx ends when the platform stops or
+// leadership moves to another node (it may then start again later). On a single node with
+// embedded storage it runs like goTask. See internal/cluster and docs/decisions.md.
+func (a *app) goLeaderTask(name string, run func(ctx context.Context) error) {
+	a.mu.Lock()
+	a.leaderTasks = append(a.leaderTasks, task{name, run})
+	a.mu.Unlock()
+}
+
+// leading reports whether this node runs the once-per-cluster jobs now (always true on a
+// single node). Bus handlers that must act once per cluster check it.
+func (a *app) leading() bool { return a.leader == nil || a.leader.Leading() }
 
 // onClose registers cleanup run at shutdown after background tasks stopped (last first).
 func (a *app) onClose(f func()) {
@@ -138,11 +158,13 @@ func start(ctx context.Context, cfg *config, demo bool, out, logw io.Writer) (*a
 		return fail(err)
 	}
 	a.onClose(func() { a.db.Close() })
-	a.bus, err = bus.Open(ctx, bus.Config{URL: cfg.NATS, Name: "citybrain"})
+	a.node = nodeName(cfg)
+	a.bus, err = bus.Open(ctx, bus.Config{URL: cfg.NATS, Name: "citybrain " + a.node, Prefix: cfg.ClusterName, Node: a.node})
 	if err != nil {
 		return fail(err)
 	}
 	a.onClose(a.bus.Close)
+	a.leader = newElector(a)
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.access = access.NewService(a.db, a.clock, access.Config{BootstrapToken: cfg.AdminToken})
 	boot, err := a.access.Bootstrap(ctx, cfg.AdminPassword)
@@ -158,6 +180,7 @@ func start(ctx context.Context, cfg *config, demo bool, out, logw io.Writer) (*a
 	a.api.AddReadyCheck(httpapi.ReadyCheck{Name: "store", Check: a.db.Ping})
 	a.api.AddReadyCheck(httpapi.ReadyCheck{Name: "bus", Check: a.bus.Ping})
 	a.api.Mount(departmentRoutes(a)...)
+	a.api.Mount(clusterRoutes(a)...)
 	for _, w := range wirers() {
 		if err := w(ctx, a); err != nil {
 			return fail(err)
@@ -175,19 +198,35 @@ func (a *app) serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	a.mu.Lock()
 	tasks := append([]task(nil), a.tasks...)
+	leaderTasks := append([]task(nil), a.leaderTasks...)
 	a.mu.Unlock()
-	for _, t := range tasks {
+	runTasks := func(ctx context.Context, tasks []task, wg *sync.WaitGroup) {
+		for _, t := range tasks {
+			wg.Add(1)
+			go func(t task) {
+				defer wg.Done()
+				if err := t.run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+					a.log.Error("background task stopped", "task", t.name, "err", err)
+				}
+			}(t)
+		}
+	}
+	runTasks(tctx, tasks, &wg)
+	if len(leaderTasks) > 0 {
 		wg.Add(1)
-		go func(t task) {
+		go func() {
 			defer wg.Done()
-			if err := t.run(tctx); err != nil && !errors.Is(err, context.Canceled) {
-				a.log.Error("background task stopped", "task", t.name, "err", err)
-			}
-		}(t)
+			a.leader.Run(tctx, func(lctx context.Context) {
+				var lwg sync.WaitGroup
+				runTasks(lctx, leaderTasks, &lwg)
+				lwg.Wait()
+			})
+		}()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(a.httpLn) }()
-	a.log.Info("citybrain serving", "http", a.httpLn.Addr().String(), "store", string(a.db.Dialect), "nats_embedded", a.bus.Embedded(), "version", Version)
+	a.log.Info("citybrain serving", "http", a.httpLn.Addr().String(), "store", string(a.db.Dialect), "nats_embedded", a.bus.Embedded(),
+		"node", a.node, "clustered", a.leader.Clustered(), "version", Version)
 	var err error
 	select {
 	case <-ctx.Done():

@@ -17,6 +17,7 @@ import (
 	"github.com/citybrain/citybrain/internal/area"
 	"github.com/citybrain/citybrain/internal/device"
 	"github.com/citybrain/citybrain/internal/simulate"
+	"github.com/citybrain/citybrain/internal/telemetry"
 )
 
 // apiRegistrar registers simulated devices through the HTTP API with an operator's token.
@@ -72,8 +73,21 @@ func (r apiRegistrar) Register(ctx context.Context, in device.Input) (string, er
 	return reply.MQTT.Password, nil
 }
 
+func (r apiRegistrar) RegisterFacility(ctx context.Context, f device.Facility) error {
+	_, err := r.post(ctx, "/api/v1/facilities", f, nil) // 409: it exists, fine
+	return err
+}
+
 // serviceRegistrar registers simulated devices in-process (citybrain demo).
 type serviceRegistrar struct{ s *device.Service }
+
+func (r serviceRegistrar) RegisterFacility(ctx context.Context, f device.Facility) error {
+	_, err := r.s.CreateFacility(ctx, f)
+	if citybrain.ErrorCode(err) == citybrain.ECONFLICT {
+		return nil
+	}
+	return err
+}
 
 func (r serviceRegistrar) Register(ctx context.Context, in device.Input) (string, error) {
 	_, secret, err := r.s.Create(ctx, in)
@@ -173,8 +187,13 @@ func startDemoSimulator(a *app) {
 			}
 		}
 	}
+	// The demo's scenario starts soon after start: rain from 30 s on (waterlogging alerts after
+	// about 6 minutes), the quiet household's resident stops moving after 1 minute (absence
+	// alert after about 4). --sim-speed runs it faster.
 	cfg := simulate.Config{Devices: a.cfg.SimDevices, Rate: a.cfg.SimRate, Broker: a.broker.Listener(), Prefix: "sim", Seed: 1,
-		Places: places, Locate: locate, Log: a.log.With("component", "simulator")}
+		Places: places, Locate: locate, Log: a.log.With("component", "simulator"),
+		World: simulate.World{Start: time.Now(), StormAfter: 30 * time.Second, StormFor: 30 * time.Minute, QuietHouseholdAfter: time.Minute, Speed: a.cfg.SimSpeed}}
+	a.goTask("demo history backfill", func(ctx context.Context) error { return backfillDemoHistory(ctx, a, cfg) })
 	a.goTask("device simulator", func(ctx context.Context) error {
 		var stats simulate.Stats
 		done := make(chan error, 1)
@@ -191,4 +210,53 @@ func startDemoSimulator(a *app) {
 		}
 	})
 	fmt.Fprintf(a.out, "模拟设备 / simulated devices: %d, %.0f msg/s (--sim-devices, --sim-rate)\n", cfg.Devices, cfg.Rate)
+}
+
+// backfillDemoHistory stores a day of simulated history for the demo's air-quality,
+// drainage and rain stations that have never reported, so the dashboard's 24-hour charts
+// are not blank on first start. It writes through the telemetry service (not the bus: the
+// rules do not see the past); readings sit on a 10-minute grid, so a repeated run is a no-op.
+func backfillDemoHistory(ctx context.Context, a *app, cfg simulate.Config) error {
+	if a.telemetry == nil {
+		return nil
+	}
+	to := cfg.World.Start
+	rs := simulate.History(cfg, []string{"air_quality", "drain_level", "rain_gauge"}, to.Add(-24*time.Hour), to, 10*time.Minute)
+	fresh := map[string]bool{}
+	batch := make([]telemetry.Reading, 0, 2000)
+	n := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := a.telemetry.Append(ctx, batch); err != nil {
+			return fmt.Errorf("demo history: %w", err)
+		}
+		n += len(batch)
+		batch = batch[:0]
+		return nil
+	}
+	for _, r := range rs { // decide before the first write, before live reports arrive
+		if _, ok := fresh[r.DeviceID]; !ok {
+			fresh[r.DeviceID] = a.telemetry.LastSeen(r.DeviceID) == 0
+		}
+	}
+	for _, r := range rs {
+		if !fresh[r.DeviceID] {
+			continue
+		}
+		batch = append(batch, telemetry.Reading{DeviceID: r.DeviceID, Measurement: r.Measurement, TS: r.TS, Value: r.Value})
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if n > 0 {
+		a.log.Info("demo history stored", "readings", n, "from", to.Add(-24*time.Hour).Format(time.RFC3339))
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTriageClassifyCommand(t *testing.T) {
@@ -42,7 +43,10 @@ func TestTriageClassifyCommand(t *testing.T) {
 // offline model must answer.
 func TestTriageClassifyWithModel(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-r.Context().Done()
+		select {
+		case <-r.Context().Done():
+		case <-time.After(time.Second):
+		}
 	}))
 	defer srv.Close()
 	var out, errb bytes.Buffer

@@ -18,6 +18,8 @@ func commands() []command {
 		{"bench ingest", "measure end-to-end MQTT ingestion against a fresh server, and Mosquitto on the same load", cmdBenchIngest},
 		{"triage classify", "classify JSON lines of citizen reports from stdin with the offline model (no server needed)", cmdTriageClassify},
 		{"triage eval", "print the offline triage model's accuracy on the held-out reports (docs/triage.md)", cmdTriageEval},
+		{"assess export", "print or export a period's assessment results (unit, score, grade, rank), computing them if needed", cmdAssessExport},
+		{"assess recompute", "recompute a period's assessment with the latest indicator system version", cmdAssessRecompute},
 		{"version", "print the version", cmdVersion},
 	}
 }

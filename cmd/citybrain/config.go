@@ -20,6 +20,8 @@ type config struct {
 	HTTP        string
 	Postgres    string
 	NATS        string
+	ClusterName string // bus subject prefix of this deployment on a shared NATS server
+	Node        string // this node's name in a cluster
 	MQTT        string
 	MQTTTLS     string // "cert.pem,key.pem" enables TLS on the MQTT listener
 	MQTTTLSAddr string
@@ -45,6 +47,7 @@ type config struct {
 	// Demo options.
 	SimDevices int
 	SimRate    float64
+	SimSpeed   float64
 
 	// From the environment only.
 	AdminPassword string
@@ -65,6 +68,8 @@ func (c *config) flagSet(name string, serverFlags bool, out io.Writer) *flag.Fla
 	if serverFlags {
 		fs.StringVar(&c.HTTP, "http", ":8080", "HTTP listen address for the API and the UI")
 		fs.StringVar(&c.NATS, "nats", "", "external NATS URL (cluster mode); empty runs NATS in-process")
+		fs.StringVar(&c.ClusterName, "cluster-name", "", "NATS subject prefix shared by the nodes of one deployment, so deployments on one NATS server stay apart (empty: none)")
+		fs.StringVar(&c.Node, "node", "", "this node's name in a cluster (keys its MQTT sessions; default HOSTNAME-HTTPPORT)")
 		fs.StringVar(&c.MQTT, "mqtt", ":1883", "MQTT listen address for devices; \"off\" disables it")
 		fs.StringVar(&c.MQTTTLS, "mqtt-tls", "", "CERT.pem,KEY.pem: also serve MQTT over TLS on --mqtt-tls-addr")
 		fs.StringVar(&c.MQTTTLSAddr, "mqtt-tls-addr", ":8883", "MQTT over TLS listen address (with --mqtt-tls)")
@@ -80,6 +85,7 @@ func (c *config) flagSet(name string, serverFlags bool, out io.Writer) *flag.Fla
 		fs.DurationVar(&c.LLMTimeout, "llm-timeout", 10*time.Second, "time limit for a model call before the offline path answers")
 		fs.IntVar(&c.SimDevices, "sim-devices", 2000, "demo: number of simulated devices (0 disables the simulator)")
 		fs.Float64Var(&c.SimRate, "sim-rate", 200, "demo: total simulated messages per second")
+		fs.Float64Var(&c.SimSpeed, "sim-speed", 1, "demo: run the scenario (rainstorm, silent household) and the demo rules' windows this many times faster")
 	}
 	return fs
 }

@@ -167,7 +167,7 @@ func (d *dashboard) DeviceLayer(ctx context.Context, level area.Level, parent st
 func dashboardRoutes(a *app) []httpapi.Route {
 	d := &dashboard{a: a, ttl: 2 * time.Second}
 	staff := []string{citybrain.RoleAdmin, citybrain.RoleOperator, citybrain.RoleDept, citybrain.RoleWorker, citybrain.RoleAuditor}
-	a.goTask("kpi-push", func(ctx context.Context) error {
+	a.goLeaderTask("kpi-push", func(ctx context.Context) error {
 		t := time.NewTicker(5 * time.Second)
 		defer t.Stop()
 		var last []byte

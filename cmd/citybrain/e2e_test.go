@@ -59,6 +59,7 @@ func freePort(t *testing.T) string {
 type proc struct {
 	cmd  *exec.Cmd
 	base string
+	mqtt string // the MQTT broker's address (host:port)
 	out  *bytes.Buffer
 	mu   *sync.Mutex
 }
@@ -78,10 +79,11 @@ func startProc(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	httpAddr := freePort(t)
 	full := append([]string{}, args...)
-	full = append(full, "--http", httpAddr, "--mqtt", freePort(t), "--log-level", "warn")
+	mqttAddr := freePort(t)
+	full = append(full, "--http", httpAddr, "--mqtt", mqttAddr, "--log-level", "warn")
 	cmd := exec.Command(binary(t), full...)
 	cmd.Env = append(os.Environ(), env...)
-	p := &proc{cmd: cmd, base: "http://" + httpAddr, out: &bytes.Buffer{}, mu: &sync.Mutex{}}
+	p := &proc{cmd: cmd, base: "http://" + httpAddr, mqtt: mqttAddr, out: &bytes.Buffer{}, mu: &sync.Mutex{}}
 	cmd.Stdout = lockedWriter{p.mu, p.out}
 	cmd.Stderr = lockedWriter{p.mu, p.out}
 	if err := cmd.Start(); err != nil {

@@ -22,6 +22,8 @@ import "github.com/citybrain/citybrain/internal/workorder"
 
 import "github.com/citybrain/citybrain/internal/triage"
 
+import "github.com/citybrain/citybrain/internal/assess"
+
 // services holds each subsystem's handles so wire functions can reach the ones wired before
 // them. Each wire_*.go adds its own fields here, one per line, under its heading.
 type services struct {
@@ -56,6 +58,7 @@ type services struct {
 	workorders *workorder.Service // intake, lifecycle, deadlines; rules call OpenFromAlert at alert time
 
 	// assess
+	assess *assess.Service // indicator systems, recomputation, results and drill-down
 
 	// web
 	liveHub *web.Hub

@@ -33,7 +33,7 @@ func wireDevices(ctx context.Context, a *app) error {
 		a.onClose(func() { _ = a.telemetry.Close() })
 	}
 	status := device.NewStatusTracker()
-	a.devices = device.NewService(a.db, ps, device.NewCredentialCache(), status, a.clock)
+	a.devices = device.NewService(clusterDeviceRepo{a.db, a}, ps, device.NewCredentialCache(), status, a.clock)
 	if err := a.devices.Load(ctx); err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func wireDevices(ctx context.Context, a *app) error {
 	a.onClose(a.ingest.Close)
 
 	if a.cfg.MQTT != "" && a.cfg.MQTT != "off" {
-		bc := ingest.BrokerConfig{Addr: a.cfg.MQTT, Logger: a.log.With("component", "mqtt"), State: a.db}
+		bc := ingest.BrokerConfig{Addr: a.cfg.MQTT, Logger: a.log.With("component", "mqtt"), State: brokerState(a)}
 		if a.cfg.MQTTTLS != "" {
 			cert, key, ok := strings.Cut(a.cfg.MQTTTLS, ",")
 			if !ok {
@@ -135,7 +135,17 @@ func wireDevices(ctx context.Context, a *app) error {
 
 	a.api.SetDeviceAuth(a.ingest.AuthenticateDevice)
 	a.api.Mount(httpapi.DeviceRoutes(a.api, httpapi.DeviceDeps{Registry: a.devices, Ingest: a.ingest, Broker: a.broker,
-		Events: a.db, Quarantine: a.db, MQTTAddr: a.cfg.MQTT, MaxPayload: limits.MaxBytes, Clock: a.clock})...)
+		Events: a.db, Quarantine: a.db, MQTTAddr: a.cfg.MQTT, MaxPayload: limits.MaxBytes, Clock: a.clock, AreaAt: func(code, level string) (string, bool) {
+			if a.areaMap == nil || a.areaMap.Load() == nil {
+				return "", false
+			}
+			loc, ok := a.areaMap.Load().Location(code)
+			if !ok {
+				return "", false
+			}
+			c := map[string]string{"district": loc.District, "street": loc.Street, "community": loc.Community, "grid": loc.Grid}[level]
+			return c, c != ""
+		}})...)
 
 	every := func(name string, d time.Duration, fn func(ctx context.Context) error) {
 		a.goTask(name, func(ctx context.Context) error {
@@ -153,7 +163,10 @@ func wireDevices(ctx context.Context, a *app) error {
 			}
 		})
 	}
-	every("device silence sweep", 5*time.Second, func(ctx context.Context) error {
+	if err := clusterDevices(a, status, statusMsg); err != nil { // peers' devices and readings
+		return err
+	}
+	leaderEvery(a, "device silence sweep", 5*time.Second, func(ctx context.Context) error {
 		for _, s := range status.Sweep(a.clock.Now()) {
 			statusMsg(s)
 		}

@@ -42,7 +42,7 @@ func wireGovernance(ctx context.Context, a *app) error {
 	a.governance = svc
 	a.api.SetGuard(svc)
 	a.api.Mount(httpapi.GovernanceRoutes(a.api, svc)...)
-	a.goTask("governance-sweep", func(ctx context.Context) error {
+	a.goLeaderTask("governance-sweep", func(ctx context.Context) error {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()
 		for {

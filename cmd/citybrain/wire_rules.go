@@ -82,14 +82,19 @@ func wireRules(ctx context.Context, a *app) error {
 	// is large and a full channel blocks (backpressure) rather than losing an alert.
 	signals := make(chan []rule.Signal, 4096)
 	feed := func(sigs []rule.Signal) {
+		// every node evaluates (a hot standby); only the cluster's leader raises alerts
 		if len(sigs) > 0 {
 			signals <- sigs
 		}
 	}
-	a.rules = rule.NewService(rule.ServiceConfig{Repo: a.db, Engine: engine, Catalog: catalog, Clock: a.clock,
+	a.rules = rule.NewService(rule.ServiceConfig{Repo: clusterRuleRepo{a.db, a}, Engine: engine, Catalog: catalog, Clock: a.clock,
 		History: ruleHistory{a: a}, Signals: func(_ context.Context, sigs []rule.Signal) { feed(sigs) }})
 	if a.demo {
 		for _, r := range rule.DemoRules() {
+			if sp := a.cfg.SimSpeed; sp > 1 && r.For > 0 { // --sim-speed: shorter windows too
+				r.For = rule.Duration(time.Duration(float64(r.For) / sp).Round(time.Second))
+				r.Description += fmt.Sprintf("（演示加速 %g 倍 / demo sped up %g×）", sp, sp)
+			}
 			if _, err := a.rules.Create(ctx, r); err != nil && citybrain.ErrorCode(err) != citybrain.ECONFLICT {
 				return fmt.Errorf("demo rule %s: %w", r.ID, err)
 			}
@@ -153,6 +158,9 @@ func wireRules(ctx context.Context, a *app) error {
 		}
 		a.onClose(stop)
 	}
+	if err := clusterRules(a, engine, feed); err != nil { // rule changes made on other nodes
+		return fmt.Errorf("rules: %w", err)
+	}
 
 	a.goTask("alert-apply", func(ctx context.Context) error {
 		for {
@@ -187,20 +195,21 @@ func wireRules(ctx context.Context, a *app) error {
 					if d, err := a.devices.Get(ctx, old.ID); citybrain.ErrorCode(err) == citybrain.ENOTFOUND || (err == nil && d.Disabled) {
 						engine.ForgetDevice(old.ID)
 					}
-				case info.Profile != old.Profile || info.Area != old.Area || info.Name != old.Name || !slices.Equal(info.AreaPath, old.AreaPath):
+				case info.Profile != old.Profile || info.Area != old.Area || info.Name != old.Name || info.Household != old.Household ||
+					!slices.Equal(info.AreaPath, old.AreaPath):
 					feed(engine.UpdateDevice(info, a.clock.Now()))
 				}
 			}
 		})
 	})
-	a.goTask("alert-escalation", func(ctx context.Context) error {
+	a.goLeaderTask("alert-escalation", func(ctx context.Context) error {
 		return ruleTicker(ctx, alertEscalateScan, func() {
 			if _, err := a.alerts.Escalate(ctx); err != nil && ctx.Err() == nil {
 				a.log.Error("alert escalation failed", "err", err)
 			}
 		})
 	})
-	a.goTask("rule-state", func(ctx context.Context) error {
+	a.goLeaderTask("rule-state", func(ctx context.Context) error {
 		err := ruleTicker(ctx, ruleStateEvery, func() {
 			if err := a.rules.SaveState(ctx); err != nil && ctx.Err() == nil {
 				a.log.Error("rule state save failed", "err", err)
@@ -254,6 +263,10 @@ func trackAbsenceDevices(ctx context.Context, a *app, engine *rule.Engine) error
 	}
 	now := a.clock.Now()
 	for p := range profiles {
+		household := p == rule.AnyProfile // household rules watch home devices of every profile
+		if household {
+			p = ""
+		}
 		after := ""
 		for {
 			page, next, err := a.devices.List(ctx, device.Filter{Profile: p, After: after, Limit: device.MaxPage})
@@ -261,7 +274,7 @@ func trackAbsenceDevices(ctx context.Context, a *app, engine *rule.Engine) error
 				return fmt.Errorf("rules: list %s devices: %w", p, err)
 			}
 			for _, d := range page {
-				if d.Disabled || known[d.ID] {
+				if d.Disabled || known[d.ID] || (household && d.Household == "") {
 					continue
 				}
 				engine.UpdateDevice(ruleDeviceInfo(a, d), now)
@@ -277,7 +290,7 @@ func trackAbsenceDevices(ctx context.Context, a *app, engine *rule.Engine) error
 
 // ruleDeviceInfo is what the engine needs of a device: profile, area and the area's path.
 func ruleDeviceInfo(a *app, d device.Device) rule.DeviceInfo {
-	info := rule.DeviceInfo{ID: d.ID, Name: d.Name, Profile: d.Profile, Area: d.Area}
+	info := rule.DeviceInfo{ID: d.ID, Name: d.Name, Profile: d.Profile, Area: d.Area, Household: d.Household}
 	if a.areaMap != nil {
 		if m := a.areaMap.Load(); m != nil {
 			for _, ar := range m.Path(d.Area) {
@@ -344,6 +357,9 @@ type ruleHistory struct{ a *app }
 func (h ruleHistory) Devices(ctx context.Context, profile string, scope []string, limit int) ([]rule.DeviceInfo, error) {
 	var out []rule.DeviceInfo
 	after := ""
+	if profile == rule.AnyProfile {
+		profile = ""
+	}
 	for len(out) < limit {
 		page, next, err := h.a.devices.List(ctx, device.Filter{Profile: profile, After: after, Limit: device.MaxPage})
 		if err != nil {
@@ -353,7 +369,7 @@ func (h ruleHistory) Devices(ctx context.Context, profile string, scope []string
 			if d.Disabled || !inAreaScope(h.a, d.Area, scope) {
 				continue
 			}
-			out = append(out, rule.DeviceInfo{ID: d.ID, Name: d.Name, Profile: d.Profile, Area: d.Area})
+			out = append(out, ruleDeviceInfo(h.a, d))
 			if len(out) == limit {
 				break
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/citybrain/citybrain/internal/device"
 	"github.com/citybrain/citybrain/internal/httpapi"
 	"github.com/citybrain/citybrain/internal/telemetry"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // wireTelemetry opens the time-series service over the store (it compacts, rolls up and
@@ -22,12 +23,28 @@ func wireTelemetry(ctx context.Context, a *app) error {
 		RawRetention:    a.cfg.RawRetention,
 		MinuteRetention: a.cfg.RollupRetention,
 		HourRetention:   a.cfg.RollupRetention,
+		MaintainEvery:   telemetryMaintainEvery(a), // one node of a cluster compacts
 	})
 	if err != nil {
 		return fmt.Errorf("telemetry: %w", err)
 	}
 	a.telemetry = svc
 	a.onClose(func() { _ = svc.Close() })
+	stat := func(f func(telemetry.Stats) int64) func() float64 {
+		return func() float64 { return float64(f(svc.Stats())) }
+	}
+	a.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "citybrain_telemetry_readings_appended_total", Help: "Readings stored by acknowledged Append calls."},
+			stat(func(s telemetry.Stats) int64 { return s.Appended })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "citybrain_telemetry_commits_total", Help: "Group-commit transactions of raw readings."},
+			stat(func(s telemetry.Stats) int64 { return s.Commits })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "citybrain_telemetry_refused_total", Help: "Append calls refused for backpressure (queue full or storage too slow)."},
+			stat(func(s telemetry.Stats) int64 { return s.Refused })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "citybrain_telemetry_compacted_total", Help: "Series-hours moved from raw points into chunks and rollups."},
+			stat(func(s telemetry.Stats) int64 { return s.Compacted })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "citybrain_telemetry_queue_readings", Help: "Readings accepted and waiting for their group commit."},
+			stat(func(s telemetry.Stats) int64 { return s.Queued })),
+	)
 	dir := &telemetryDirectory{a: a, ttl: 10 * time.Second, cache: map[string]membersEntry{}}
 	a.api.Mount(httpapi.TelemetryRoutes(a.api, svc, dir, a.clock.Now)...)
 	return nil

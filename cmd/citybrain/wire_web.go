@@ -22,6 +22,7 @@ func wireWeb(ctx context.Context, a *app) error {
 		{bus.SubjectStatus + ".>", "status"},
 		{bus.SubjectKPI, "kpi"},
 		{bus.SubjectWorkOrders, "workorder"},
+		{bus.SubjectWorkOrders + ".>", "workorder"}, // work-order notices, from every node of a cluster
 	}
 	for _, s := range subs {
 		typ := s.typ

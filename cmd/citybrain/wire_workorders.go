@@ -45,7 +45,7 @@ func wireWorkorders(ctx context.Context, a *app) error {
 				a.log.Warn("work-order notice not published", "order", n.TrackingNo, "err", err)
 			}
 		}
-		if a.liveHub != nil {
+		if a.liveHub != nil && a.bus == nil { // with a bus the hub hears it there (from every node)
 			a.liveHub.Publish("workorder", b)
 		}
 	}
@@ -54,7 +54,7 @@ func wireWorkorders(ctx context.Context, a *app) error {
 		return fmt.Errorf("work orders: %w", err)
 	}
 	a.workorders = svc
-	a.api.Mount(httpapi.WorkorderRoutes(a.api, svc, httpapi.WorkorderOptions{Now: a.clock.Now})...)
+	a.api.Mount(httpapi.WorkorderRoutes(a.api, svc, httpapi.WorkorderOptions{Now: a.clock.Now, Media: a.db})...)
 	o311, err := open311.New(svc, func(ctx context.Context, key string) (*citybrain.Actor, error) {
 		u, err := a.access.AuthenticateToken(ctx, key)
 		if err != nil {
@@ -66,7 +66,7 @@ func wireWorkorders(ctx context.Context, a *app) error {
 		return fmt.Errorf("open311: %w", err)
 	}
 	a.api.MountHandler("/open311/v2/", o311)
-	a.goTask("workorder-deadlines", func(ctx context.Context) error {
+	a.goLeaderTask("workorder-deadlines", func(ctx context.Context) error {
 		svc.Run(ctx, workorderTick, func(format string, args ...any) { a.log.Info(fmt.Sprintf(format, args...)) })
 		return nil
 	})

@@ -98,6 +98,7 @@ type Filter struct {
 	Severity rule.Severity
 	RuleID   string
 	DeviceID string
+	Entity   string    // the dedupe entity: a device id or "household:<id>"
 	From, To time.Time // on StartsAt, inclusive
 	Cursor   int64     // only ids below this; 0 = from the newest
 	Limit    int       // default 50, at most 500

@@ -78,12 +78,17 @@ func NewManager(cfg Config) *Manager {
 const MaxNoteRunes = 1000
 
 // Apply folds a rule signal into the alerts: pending and firing signals create or update
-// the open alert of (rule, device) — never a second one — and inactive signals resolve it.
+// the open alert of (rule, entity) — never a second one — and inactive signals resolve it.
+// The entity is the signal's Entity (a household) or else its device.
 // It returns the alert touched, or nil when there was none.
 func (m *Manager) Apply(ctx context.Context, s rule.Signal) (*Alert, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	open, err := m.cfg.Repo.FindOpenAlert(ctx, s.RuleID, s.DeviceID)
+	entity := s.Entity
+	if entity == "" {
+		entity = s.DeviceID
+	}
+	open, err := m.cfg.Repo.FindOpenAlert(ctx, s.RuleID, entity)
 	if err != nil {
 		return nil, fmt.Errorf("alert apply: %w", err)
 	}
@@ -95,7 +100,7 @@ func (m *Manager) Apply(ctx context.Context, s rule.Signal) (*Alert, error) {
 	case rule.StatePending, rule.StateFiring:
 		if open == nil {
 			a := &Alert{
-				RuleID: s.RuleID, RuleName: s.RuleName, Kind: string(s.Kind), Entity: s.DeviceID,
+				RuleID: s.RuleID, RuleName: s.RuleName, Kind: string(s.Kind), Entity: entity,
 				DeviceID: s.DeviceID, Profile: s.Profile, Area: s.Area, Severity: s.Severity,
 				Status: Status(s.State), Summary: s.Summary, Value: s.Value, Readings: s.Readings,
 				Count: 1, StartsAt: s.Since, UpdatedAt: now,

@@ -114,6 +114,7 @@ func (f Filter) Match(a *Alert) bool {
 		f.Severity != "" && a.Severity != f.Severity,
 		f.RuleID != "" && a.RuleID != f.RuleID,
 		f.DeviceID != "" && a.DeviceID != f.DeviceID,
+		f.Entity != "" && a.Entity != f.Entity,
 		!f.From.IsZero() && a.StartsAt.Before(f.From),
 		!f.To.IsZero() && a.StartsAt.After(f.To):
 		return false

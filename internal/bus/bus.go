@@ -3,6 +3,11 @@
 // are named here so publishers and subscribers agree. Payloads are JSON encoded by the
 // publishing package. A *Bus is safe for concurrent use; handlers run on NATS's delivery
 // goroutine per subscription, in order.
+//
+// In a cluster several nodes share one NATS server: Config.Prefix puts every subject of one
+// deployment under its own root (so two deployments, or two test runs, on one server never
+// see each other's messages), and every message carries the publishing node's name in a
+// header so a subscriber can tell its own messages from its peers' (SubscribePeers).
 package bus
 
 import (
@@ -29,6 +34,12 @@ const (
 	SubjectWorkOrders = "cb.workorders"
 	// SubjectKPI carries KPI changes for the dashboard: "cb.kpi".
 	SubjectKPI = "cb.kpi"
+	// SubjectClusterRules tells the other nodes that a rule changed: "cb.cluster.rules",
+	// payload the rule id (they reload it from the store).
+	SubjectClusterRules = "cb.cluster.rules"
+	// SubjectClusterDevices tells the other nodes that a device or its credential changed:
+	// "cb.cluster.devices", payload the device id (they reload their credential caches).
+	SubjectClusterDevices = "cb.cluster.devices"
 )
 
 // Token makes an id safe as one subject token (dots, spaces and wildcards replaced).
@@ -45,12 +56,24 @@ type Config struct {
 	URL string
 	// Name identifies this node's connection.
 	Name string
+	// Prefix, when set, is prepended (with a dot) to every subject this Bus publishes and
+	// subscribes to, and stripped from the subjects handed to handlers: one deployment's
+	// namespace on a shared NATS server (the --cluster-name flag).
+	Prefix string
+	// Node names this node; it travels in the NodeHeader of every published message.
+	// Empty: a random name.
+	Node string
 }
+
+// NodeHeader is the NATS message header carrying the publishing node's name.
+const NodeHeader = "Cb-Node"
 
 // Bus is a connection to NATS, with the embedded server when it owns one.
 type Bus struct {
-	nc  *nats.Conn
-	srv *server.Server
+	nc     *nats.Conn
+	srv    *server.Server
+	prefix string // "" or "name." (with the dot)
+	node   string
 }
 
 // Open starts the embedded server or connects to the external one.
@@ -59,12 +82,23 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 	if name == "" {
 		name = "citybrain"
 	}
+	prefix := ""
+	if cfg.Prefix != "" {
+		if strings.ContainsAny(cfg.Prefix, " *>\t\r\n") || strings.HasPrefix(cfg.Prefix, ".") || strings.HasSuffix(cfg.Prefix, ".") {
+			return nil, fmt.Errorf("bus: subject prefix %q must be dot-separated tokens without spaces or wildcards (check --cluster-name)", cfg.Prefix)
+		}
+		prefix = cfg.Prefix + "."
+	}
+	node := cfg.Node
+	if node == "" {
+		node = nats.NewInbox()[len(nats.InboxPrefix):]
+	}
 	if cfg.URL != "" {
 		nc, err := nats.Connect(cfg.URL, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(500*time.Millisecond), nats.Timeout(5*time.Second))
 		if err != nil {
 			return nil, fmt.Errorf("connect NATS at %s (check --nats): %w", cfg.URL, err)
 		}
-		return &Bus{nc: nc}, nil
+		return &Bus{nc: nc, prefix: prefix, node: node}, nil
 	}
 	opts := &server.Options{ServerName: name, DontListen: true, NoLog: true, NoSigs: true, MaxPayload: 8 << 20}
 	srv, err := server.NewServer(opts)
@@ -81,7 +115,7 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("connect embedded NATS: %w", err)
 	}
-	return &Bus{nc: nc, srv: srv}, nil
+	return &Bus{nc: nc, srv: srv, prefix: prefix, node: node}, nil
 }
 
 // Conn returns the NATS connection for packages that need more than Publish/Subscribe.
@@ -90,26 +124,55 @@ func (b *Bus) Conn() *nats.Conn { return b.nc }
 // Embedded reports whether the bus runs its own in-process server.
 func (b *Bus) Embedded() bool { return b.srv != nil }
 
+// Node returns this node's name (the NodeHeader of its messages).
+func (b *Bus) Node() string { return b.node }
+
+// Prefix returns the subject prefix of this deployment ("" when none).
+func (b *Bus) Prefix() string { return strings.TrimSuffix(b.prefix, ".") }
+
 // Publish sends data on subject.
 func (b *Bus) Publish(subject string, data []byte) error {
-	return b.nc.Publish(subject, data)
+	m := &nats.Msg{Subject: b.prefix + subject, Data: data, Header: nats.Header{}}
+	m.Header.Set(NodeHeader, b.node)
+	return b.nc.PublishMsg(m)
+}
+
+// deliver turns a NATS message into the handler's call, without the prefix.
+func (b *Bus) deliver(fn func(subject string, data []byte), peersOnly bool) nats.MsgHandler {
+	return func(m *nats.Msg) {
+		if peersOnly && m.Header.Get(NodeHeader) == b.node {
+			return
+		}
+		fn(strings.TrimPrefix(m.Subject, b.prefix), m.Data)
+	}
 }
 
 // Subscribe calls fn for every message on subject (wildcards allowed) and returns a function
 // that stops it.
 func (b *Bus) Subscribe(subject string, fn func(subject string, data []byte)) (func(), error) {
-	sub, err := b.nc.Subscribe(subject, func(m *nats.Msg) { fn(m.Subject, m.Data) })
-	if err != nil {
-		return nil, err
-	}
-	_ = sub.SetPendingLimits(1<<20, 256<<20)
-	return func() { _ = sub.Unsubscribe() }, nil
+	return b.subscribe(subject, "", b.deliver(fn, false))
+}
+
+// SubscribePeers is Subscribe for the messages other nodes published: a node's own messages
+// are skipped (it acted on them when it published). Used to keep per-node caches in step.
+func (b *Bus) SubscribePeers(subject string, fn func(subject string, data []byte)) (func(), error) {
+	return b.subscribe(subject, "", b.deliver(fn, true))
 }
 
 // QueueSubscribe is Subscribe within a queue group: across a cluster of nodes each message
 // reaches one member of the group.
 func (b *Bus) QueueSubscribe(subject, group string, fn func(subject string, data []byte)) (func(), error) {
-	sub, err := b.nc.QueueSubscribe(subject, group, func(m *nats.Msg) { fn(m.Subject, m.Data) })
+	return b.subscribe(subject, group, b.deliver(fn, false))
+}
+
+func (b *Bus) subscribe(subject, group string, h nats.MsgHandler) (func(), error) {
+	var sub *nats.Subscription
+	var err error
+	if group == "" {
+		sub, err = b.nc.Subscribe(b.prefix+subject, h)
+	} else {
+		sub, err = b.nc.QueueSubscribe(b.prefix+subject, group, h)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/citybrain/citybrain"
@@ -259,7 +260,7 @@ func (s *Service) CreateFacility(ctx context.Context, f Facility) (Facility, err
 	if err := ValidID(f.ID); err != nil {
 		var e *citybrain.Error
 		if errors.As(err, &e) {
-			e.Message = "设施" + e.Message
+			e.Message = strings.ReplaceAll(strings.ReplaceAll(e.Message, "设备编号", "设施编号"), "device id", "facility id")
 		}
 		return Facility{}, err
 	}

@@ -212,6 +212,13 @@ func keepWindow(v string, pre, suf int) string {
 			pre = 1
 		}
 	}
+	if n == len(v) { // ASCII: one allocation
+		b := []byte(v)
+		for i := pre; i < n-suf; i++ {
+			b[i] = '*'
+		}
+		return string(b)
+	}
 	var b strings.Builder
 	b.Grow(len(v))
 	i := 0
@@ -265,26 +272,30 @@ func MaskAddress(v string) string {
 	if v == "" {
 		return ""
 	}
-	firstNum := len(v)
-	for i, r := range v {
-		if (r >= '0' && r <= '9') || (r >= 'A' && r <= 'Z') || (r >= 'a' && r <= 'z') {
-			firstNum = i
-			break
-		}
-	}
 	cut := 0
-	for _, kw := range []string{"街道", "大道", "大街", "路", "街", "巷", "弄", "胡同", "社区", "小区", "花园", "家园", "新村", "村", "镇", "乡", "区", "县"} {
-		for off := 0; off < firstNum; {
-			i := strings.Index(v[off:firstNum], kw)
-			if i < 0 {
-				break
-			}
-			end := off + i + len(kw)
-			if end > cut {
+	var prev rune
+	for i, r := range v {
+		if r < utf8.RuneSelf && (r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z') {
+			break // the first house number: nothing after it is kept
+		}
+		end := i + utf8.RuneLen(r)
+		switch r {
+		case '路', '街', '巷', '弄', '村', '镇', '乡', '区', '县':
+			cut = end
+		case '道':
+			if prev == '街' || prev == '大' {
 				cut = end
 			}
-			off = end
+		case '同':
+			if prev == '胡' {
+				cut = end
+			}
+		case '园':
+			if prev == '花' || prev == '家' {
+				cut = end
+			}
 		}
+		prev = r
 	}
 	if cut == 0 {
 		// nothing recognisable: keep the first two characters

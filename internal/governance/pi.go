@@ -245,6 +245,9 @@ func digitsOnly(s string) (string, bool) {
 // NormalizeMobile returns the 11-digit mobile number in s (accepting +86/0086/86
 // prefixes and spaces or dashes between groups) and whether s is one.
 func NormalizeMobile(s string) (string, bool) {
+	if len(s) == 11 && s[0] == '1' && s[1] >= '3' && s[1] <= '9' && allDigits(s) {
+		return s, true
+	}
 	s = strings.TrimSpace(s)
 	for _, p := range []string{"+86", "0086", "(+86)", "（+86）"} {
 		if strings.HasPrefix(s, p) {

@@ -224,35 +224,21 @@ func inList(xs []string, v string) bool {
 	return false
 }
 
-// Matches reports whether the match selects the reader and attribute.
+// Matches reports whether the match selects the reader and attribute. Conditions are
+// checked cheapest and most selective first; unset ones cost nothing.
 func (m *Match) Matches(r *Reader, a *Attribute) bool {
 	g := a.Grade.Effective()
 	if m.MinGrade != 0 && g < m.MinGrade || m.MaxGrade != 0 && g > m.MaxGrade {
 		return false
 	}
-	if !m.Owner.ok(r.Department != "" && r.Department == a.Owner) ||
-		!m.Model.ok(r.IsModel) ||
-		!m.AboveClearance.ok(g.Clearance() > r.EffectiveClearance()) ||
-		!m.Personal.ok(a.Category.Personal()) ||
-		!m.Maskable.ok(a.PIKind != PINone) ||
-		!m.HomeDevice.ok(a.HomeDevice) {
+	if len(m.Roles) > 0 && !inList(m.Roles, r.Role) {
 		return false
 	}
-	if !inList(m.Roles, r.Role) || !inList(m.Departments, r.Department) || !inList(m.Purposes, r.Purpose) ||
-		!inList(m.Datasets, a.Dataset) || !inList(m.Columns, a.Column) {
+	if m.Owner != Any && !m.Owner.ok(r.Department != "" && r.Department == a.Owner) {
 		return false
 	}
-	if len(m.Categories) > 0 {
-		found := false
-		for _, c := range m.Categories {
-			if c == a.Category {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
+	if m.Model != Any && !m.Model.ok(r.IsModel) {
+		return false
 	}
 	if len(m.Sharing) > 0 {
 		found := false
@@ -265,6 +251,24 @@ func (m *Match) Matches(r *Reader, a *Attribute) bool {
 		if !found {
 			return false
 		}
+	}
+	if m.AboveClearance != Any && !m.AboveClearance.ok(g.Clearance() > r.EffectiveClearance()) ||
+		m.Personal != Any && !m.Personal.ok(a.Category.Personal()) ||
+		m.Maskable != Any && !m.Maskable.ok(a.PIKind != PINone) ||
+		m.HomeDevice != Any && !m.HomeDevice.ok(a.HomeDevice) {
+		return false
+	}
+	if len(m.Datasets) > 0 && !inList(m.Datasets, a.Dataset) || len(m.Columns) > 0 && !inList(m.Columns, a.Column) ||
+		len(m.Departments) > 0 && !inList(m.Departments, r.Department) || len(m.Purposes) > 0 && !inList(m.Purposes, r.Purpose) {
+		return false
+	}
+	if len(m.Categories) > 0 {
+		for _, c := range m.Categories {
+			if c == a.Category {
+				return true
+			}
+		}
+		return false
 	}
 	return true
 }

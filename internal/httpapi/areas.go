@@ -77,8 +77,9 @@ func AreaRoutes(s *Server, svc *area.Service) []Route {
 			Response: Page[AreaSummary]{}, Handle: h.list},
 		{Method: "GET", Path: "/api/v1/areas/{code}", Tag: "district", Roles: people, Summary: "Get one area with its boundary, ancestors and children",
 			Response: AreaDetail{}, Handle: h.get},
-		{Method: "GET", Path: "/api/v1/areas/geojson", Tag: "district", Roles: people, Raw: true,
-			Summary: "The areas of one level as a simplified GeoJSON FeatureCollection for the map",
+		// Public: the citizens' report page pins a location on this map without an account.
+		{Method: "GET", Path: "/api/v1/areas/geojson", Tag: "district", Auth: AuthPublic, Raw: true,
+			Summary: "The areas of one level as a simplified GeoJSON FeatureCollection for the map (public: the citizens' report page uses it)",
 			Query:   map[string]string{"level": levels + "; default street", "full": "true for full-resolution boundaries"},
 			Handle:  h.geojson},
 		{Method: "GET", Path: "/api/v1/areas/locate", Tag: "district", Roles: people, Summary: "Which district, street, community and grid contain a point",

@@ -27,6 +27,9 @@ type DeviceDeps struct {
 	// MaxPayload is the telemetry size limit in bytes.
 	MaxPayload int
 	Clock      citybrain.Clock
+	// AreaAt, if set, returns the code of the area at level ("district", "street", "community",
+	// "grid") that contains the area code, so device health can be rolled up to streets.
+	AreaAt func(code, level string) (string, bool)
 }
 
 // DeviceView is a device with its live status.
@@ -134,7 +137,8 @@ func DeviceRoutes(s *Server, d DeviceDeps) []Route {
 		{Method: "GET", Path: "/api/v1/devices/{id}/commands", Tag: "devices", Roles: staff, Dataset: "devices", Summary: "List a device's commands, newest first",
 			Response: []device.Command{}, Handle: h.listCommands},
 		{Method: "GET", Path: "/api/v1/health/devices", Tag: "devices", Roles: staff, Summary: "Device health: registered, online, online rate, silent, low battery per area and profile",
-			Query: map[string]string{"area": "only this area", "profile": "only this profile"}, Response: device.Health{}, Handle: h.health},
+			Query: map[string]string{"area": "only devices registered in this area code", "profile": "only this profile",
+				"level": "roll areas up to district, street, community or grid (default: the devices' own area codes)"}, Response: device.Health{}, Handle: h.health},
 		{Method: "POST", Path: "/api/v1/facilities", Tag: "devices", Roles: managers, Summary: "Register a facility (a bridge, a gas valve well, a pumping station)",
 			Request: device.Facility{}, Response: device.Facility{}, Handle: h.createFacility},
 		{Method: "GET", Path: "/api/v1/facilities", Tag: "devices", Roles: staff, Summary: "List facilities",
@@ -430,6 +434,21 @@ func (h deviceHandlers) health(w http.ResponseWriter, r *http.Request) error {
 			break
 		}
 		after = next
+	}
+	if level := q.Get("level"); level != "" {
+		switch level {
+		case "district", "street", "community", "grid":
+		default:
+			return citybrain.FieldError("level", "level须为district/street/community/grid / level must be district, street, community or grid")
+		}
+		if h.d.AreaAt == nil {
+			return citybrain.Errorf(citybrain.EUNAVAILABLE, "area map not available")
+		}
+		for i := range all {
+			if code, ok := h.d.AreaAt(all[i].Area, level); ok {
+				all[i].Area = code
+			}
+		}
 	}
 	return JSON(w, http.StatusOK, device.ComputeHealth(all, h.d.Registry.Status(), h.now()))
 }

@@ -81,7 +81,13 @@ func newDeviceAPI(t *testing.T) deviceAPI {
 	in := ingest.New(w, db, ps, reg.Credentials(), reg.Status(), device.NewQuarantine(20), ingest.Config{Limits: lim})
 	t.Cleanup(in.Close)
 	s.SetDeviceAuth(in.AuthenticateDevice)
-	s.Mount(httpapi.DeviceRoutes(s, httpapi.DeviceDeps{Registry: reg, Ingest: in, Events: db, Quarantine: db, MQTTAddr: ":1883", MaxPayload: lim.MaxBytes})...)
+	areaAt := func(code, level string) (string, bool) { // g1, g2 are grids of street s1
+		if level == "street" && (code == "g1" || code == "g2") {
+			return "s1", true
+		}
+		return "", false
+	}
+	s.Mount(httpapi.DeviceRoutes(s, httpapi.DeviceDeps{Registry: reg, Ingest: in, Events: db, Quarantine: db, MQTTAddr: ":1883", MaxPayload: lim.MaxBytes, AreaAt: areaAt})...)
 	return deviceAPI{t: t, h: s.Handler(), w: w}
 }
 
@@ -185,6 +191,12 @@ func TestDeviceRoutes(t *testing.T) {
 	var h device.Health
 	if code := a.do("GET", "/api/v1/health/devices", "", admin, &h); code != 200 || h.Total.Registered != 3 || h.Total.Online != 1 || h.Total.NeverSeen != 2 {
 		t.Fatalf("health: %d %+v", code, h.Total)
+	}
+	if code := a.do("GET", "/api/v1/health/devices?level=street", "", admin, &h); code != 200 || len(h.ByArea) != 1 || h.ByArea[0].Area != "s1" || h.ByArea[0].Registered != 3 {
+		t.Fatalf("health by street: %d %+v", code, h.ByArea)
+	}
+	if code := a.do("GET", "/api/v1/health/devices?level=planet", "", admin, nil); code != 400 {
+		t.Fatalf("bad level: %d", code)
 	}
 	var prof httpapi.ProfilesReply
 	if code := a.do("GET", "/api/v1/profiles", "", admin, &prof); code != 200 || len(prof.Profiles) < 21 || len(prof.FacilityKinds) == 0 {

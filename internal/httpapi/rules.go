@@ -98,7 +98,7 @@ func RuleRoutes(s *Server, svc RuleServices) []Route {
 	admin := []string{citybrain.RoleAdmin}
 	alertQuery := map[string]string{
 		"status": "pending, firing, acknowledged, resolved (comma separated; default all)",
-		"area":   "area code prefix", "severity": "info, warning or critical", "rule": "rule id", "device": "device id",
+		"area":   "area code prefix", "severity": "info, warning or critical", "rule": "rule id", "device": "device id", "entity": "device id or household:<id>",
 		"from": "started at or after (RFC 3339 or epoch ms)", "to": "started at or before",
 		"limit": "1–500, default 50", "cursor": "next_cursor of the previous page",
 	}
@@ -339,7 +339,7 @@ func (h *ruleHandlers) dryRunNew(w http.ResponseWriter, r *http.Request) error {
 
 func (h *ruleHandlers) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := alert.Filter{Area: q.Get("area"), Severity: rule.Severity(q.Get("severity")), RuleID: q.Get("rule"), DeviceID: q.Get("device")}
+	f := alert.Filter{Area: q.Get("area"), Severity: rule.Severity(q.Get("severity")), RuleID: q.Get("rule"), DeviceID: q.Get("device"), Entity: q.Get("entity")}
 	if f.Severity != "" && f.Severity.Rank() == 0 {
 		return citybrain.FieldError("severity", "severity must be info, warning or critical")
 	}

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -19,6 +21,16 @@ type WorkorderOptions struct {
 	ReportsPerHour int
 	// Now is the clock of the rate limiter (default time.Now).
 	Now func() time.Time
+	// Media stores photos; nil leaves the photo routes out.
+	Media workorder.MediaRepository
+}
+
+// MediaReceipt is what an upload returns: the reference to put into media or attachments.
+type MediaReceipt struct {
+	ID          string `json:"id"`
+	URL         string `json:"url"`
+	ContentType string `json:"content_type"`
+	Size        int    `json:"size"`
 }
 
 // ReportRequest is a citizen's report (or a staff entry) as posted to the API.
@@ -118,10 +130,11 @@ type LifecycleView struct {
 }
 
 type woHandlers struct {
-	s       *Server
-	svc     *workorder.Service
-	opt     WorkorderOptions
-	limiter *reportLimiter
+	s            *Server
+	svc          *workorder.Service
+	opt          WorkorderOptions
+	limiter      *reportLimiter
+	mediaLimiter *reportLimiter
 }
 
 // WorkorderRoutes serves work orders: the public report and tracking doors, staff lists and
@@ -135,7 +148,8 @@ func WorkorderRoutes(s *Server, svc *workorder.Service, opt WorkorderOptions) []
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	h := &woHandlers{s: s, svc: svc, opt: opt, limiter: &reportLimiter{max: opt.ReportsPerHour, window: time.Hour, m: map[string]*window{}}}
+	h := &woHandlers{s: s, svc: svc, opt: opt, limiter: &reportLimiter{max: opt.ReportsPerHour, window: time.Hour, m: map[string]*window{}},
+		mediaLimiter: &reportLimiter{max: 10 * opt.ReportsPerHour, window: time.Hour, m: map[string]*window{}}}
 	staff := []string{citybrain.RoleAdmin, citybrain.RoleOperator, citybrain.RoleDept, citybrain.RoleWorker, citybrain.RoleAuditor}
 	readers := append(slices.Clone(staff), citybrain.RoleCitizen)
 	triage := []string{citybrain.RoleAdmin, citybrain.RoleOperator}
@@ -175,6 +189,10 @@ func WorkorderRoutes(s *Server, svc *workorder.Service, opt WorkorderOptions) []
 			Response: []*workorder.Order{}, Handle: h.queue},
 		{Method: "GET", Path: "/api/v1/workorder-stats", Tag: "workorders", Roles: staff,
 			Summary: "Counts: open, overdue, waiting for triage", Response: workorder.Stats{}, Handle: h.stats},
+		{Method: "GET", Path: "/api/v1/workorder-summary", Tag: "workorders", Roles: staff, Dataset: "workorders",
+			Summary:  "Figures of a period for the daily brief: new, closed, open, overdue, by category and street, hotspots, notable cases, the previous period",
+			Query:    map[string]string{"from": "start (RFC 3339), default 24 h before to", "to": "end (RFC 3339), default now", "street": "street code; empty = the district"},
+			Response: workorder.Summary{}, Handle: h.summary},
 		{Method: "GET", Path: "/api/v1/workorder-training", Tag: "workorders", Roles: triage, Dataset: "workorders",
 			Summary: "Human triage decisions recorded as training examples", Response: []workorder.TrainingExample{}, Handle: h.training},
 		{Method: "GET", Path: "/api/v1/workorder-config/lifecycle", Tag: "workorders", Auth: AuthPublic,
@@ -199,6 +217,14 @@ func WorkorderRoutes(s *Server, svc *workorder.Service, opt WorkorderOptions) []
 			Summary: "Triage threshold, duplicate radius and window, reopen window", Response: workorder.Config{}, Handle: h.settings},
 		{Method: "PUT", Path: "/api/v1/workorder-config/settings", Tag: "workorders", Roles: admin, MaxBody: 16 << 10,
 			Summary: "Replace the work-order settings", Request: workorder.Config{}, Response: workorder.Config{}, Handle: h.putSettings},
+	}
+	if opt.Media != nil {
+		routes = append(routes,
+			Route{Method: "POST", Path: "/api/v1/workorder-media", Tag: "workorders", Auth: AuthOptional, MaxBody: workorder.MaxMediaBytes + 64<<10,
+				Summary:  "Upload a photo (JPEG, PNG, WebP, GIF ≤ 5 MiB; raw body or multipart field \"file\"); anonymous allowed, rate limited",
+				Response: MediaReceipt{}, Handle: h.uploadMedia},
+			Route{Method: "GET", Path: "/api/v1/workorder-media/{id}", Tag: "workorders", Auth: AuthPublic, Raw: true,
+				Summary: "A photo by its unguessable id", Handle: h.getMedia})
 	}
 	// One POST per lifecycle action, allowed to the roles the transition table names.
 	for _, act := range workorder.Actions() {
@@ -301,7 +327,7 @@ func toNewReport(in ReportRequest) workorder.NewReport {
 func receipt(res *workorder.Created) ReportReceipt {
 	o := res.Order
 	rc := ReportReceipt{ID: o.ID, TrackingNo: o.TrackingNo, Token: res.Token, State: string(o.State), Category: o.Category,
-		LeadDept: o.LeadDept, Street: o.Street, Deadline: o.Deadline, TrackingURL: "/track/" + o.TrackingNo + "?token=" + res.Token}
+		LeadDept: o.LeadDept, Street: o.Street, Deadline: o.Deadline, TrackingURL: "/#/track?no=" + o.TrackingNo + "&token=" + res.Token}
 	for _, d := range res.Duplicates {
 		rc.Duplicates = append(rc.Duplicates, d.TrackingNo)
 	}
@@ -681,4 +707,79 @@ func (h *woHandlers) putSettings(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return JSON(w, http.StatusOK, h.svc.Settings())
+}
+
+func (h *woHandlers) uploadMedia(w http.ResponseWriter, r *http.Request) error {
+	a := citybrain.ActorFrom(r.Context())
+	if !a.Is(citybrain.RoleAdmin, citybrain.RoleOperator, citybrain.RoleDept, citybrain.RoleWorker) {
+		key := "ip:" + clientKey(r)
+		if a != nil {
+			key = "user:" + strconv.FormatInt(a.UserID, 10)
+		}
+		if !h.mediaLimiter.allow(h.opt.Now(), key) {
+			return citybrain.Errorf(citybrain.ETOOMANY, "上传过于频繁，请稍后再试 / too many uploads, try again later")
+		}
+	}
+	var data []byte
+	var err error
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		f, _, ferr := r.FormFile("file")
+		if ferr != nil {
+			return citybrain.FieldError("file", "multipart field \"file\" is missing: %v", ferr)
+		}
+		defer f.Close()
+		data, err = io.ReadAll(io.LimitReader(f, workorder.MaxMediaBytes+1))
+	} else {
+		data, err = io.ReadAll(r.Body)
+	}
+	if err != nil {
+		return normalizeError(err)
+	}
+	var uploader int64
+	if a != nil {
+		uploader = a.UserID
+	}
+	m, err := workorder.NewMedia(http.DetectContentType(data), data, uploader, h.opt.Now(), nil)
+	if err != nil {
+		return err
+	}
+	if err := h.opt.Media.PutMedia(r.Context(), m); err != nil {
+		return err
+	}
+	return JSON(w, http.StatusCreated, MediaReceipt{ID: m.ID, URL: "/api/v1/workorder-media/" + m.ID, ContentType: m.ContentType, Size: m.Size})
+}
+
+func (h *woHandlers) getMedia(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if !workorder.ValidMediaID(id) {
+		return citybrain.Errorf(citybrain.ENOTFOUND, "照片不存在 / photo not found")
+	}
+	m, err := h.opt.Media.GetMedia(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", m.ContentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(m.Data)))
+	w.Header().Set("Cache-Control", "private, max-age=86400, immutable")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(m.Data)
+	return err
+}
+
+func (h *woHandlers) summary(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	from, err := ParseTime("from", q.Get("from"))
+	if err != nil {
+		return err
+	}
+	to, err := ParseTime("to", q.Get("to"))
+	if err != nil {
+		return err
+	}
+	sum, err := h.svc.Summarize(r.Context(), from, to, q.Get("street"))
+	if err != nil {
+		return err
+	}
+	return h.s.Reply(w, r, http.StatusOK, sum)
 }

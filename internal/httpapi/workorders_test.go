@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/citybrain/citybrain"
 	"github.com/citybrain/citybrain/internal/access"
@@ -65,7 +67,7 @@ func newWorkorderServer(t *testing.T, perHour int) *woEnv {
 		t.Fatal(err)
 	}
 	s := httpapi.New(httpapi.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)), acc, prometheus.NewRegistry())
-	s.Mount(httpapi.WorkorderRoutes(s, svc, httpapi.WorkorderOptions{ReportsPerHour: perHour})...)
+	s.Mount(httpapi.WorkorderRoutes(s, svc, httpapi.WorkorderOptions{ReportsPerHour: perHour, Media: db})...)
 	env.h, env.svc = s.Handler(), svc
 	return env
 }
@@ -263,7 +265,7 @@ func TestWorkorderHTTPQueueListConfig(t *testing.T) {
 		t.Fatalf("put calendar %d", code)
 	}
 	var st workorder.Config
-	if code := e.call(t, "PUT", "/api/v1/workorder-config/settings", "admin", `{"triage_threshold":0.7,"duplicate_radius_m":80,"duplicate_window":604800000000000,"reopen_window":2592000000000000,"max_description":4000}`, &st); code != 200 || st.DuplicateRadiusM != 80 {
+	if code := e.call(t, "PUT", "/api/v1/workorder-config/settings", "admin", `{"triage_threshold":0.7,"duplicate_radius_m":80,"duplicate_window":"72h","reopen_window":2592000000000000,"triage_timeout":"2s","max_description":4000}`, &st); code != 200 || st.DuplicateRadiusM != 80 || time.Duration(st.DuplicateWindow) != 72*time.Hour || time.Duration(st.ReopenWindow) != 720*time.Hour {
 		t.Fatalf("settings %d", code)
 	}
 	var dv httpapi.DictionaryView
@@ -273,6 +275,9 @@ func TestWorkorderHTTPQueueListConfig(t *testing.T) {
 	if code := e.call(t, "PUT", "/api/v1/workorder-config/categories", "admin", `{"categories":[{"code":"ROAD.MANHOLE","parent":"ROAD","name_zh":"井盖","name_en":"Manhole"}]}`, &dv); code != 200 || len(dv.Categories) != 21 {
 		t.Fatalf("extend %d", code)
 	}
+	if code := e.call(t, "PUT", "/api/v1/workorder-config/settings", "admin", `{"triage_threshold":0.7,"duplicate_radius_m":80,"duplicate_window":"a week","max_description":4000}`, nil); code != 400 {
+		t.Fatalf("bad duration: %d", code)
+	}
 	if code := e.call(t, "PUT", "/api/v1/workorder-config/categories", "admin", `{"categories":[{"code":"ROAD","name_zh":"改"}]}`, nil); code != 409 {
 		t.Fatalf("redefining a shipped code: %d", code)
 	}
@@ -280,8 +285,51 @@ func TestWorkorderHTTPQueueListConfig(t *testing.T) {
 	if code, body := anon(t, e.h, "GET", "/api/v1/workorder-config/lifecycle", ""); code != 200 || json.Unmarshal(body, &lv) != nil || len(lv.States) != 10 {
 		t.Fatalf("lifecycle %d", code)
 	}
+	var sum workorder.Summary
+	if code := e.call(t, "GET", "/api/v1/workorder-summary", "operator1", "", &sum); code != 200 || sum.New != 7 {
+		t.Fatalf("summary %d %+v", code, sum)
+	}
+	if code := e.call(t, "GET", "/api/v1/workorder-summary", "citizen1", "", nil); code != 403 {
+		t.Fatalf("citizen summary %d", code)
+	}
 	var stats workorder.Stats
 	if code := e.call(t, "GET", "/api/v1/workorder-stats", "operator1", "", &stats); code != 200 || stats.Open != 7 || stats.Triage != 1 {
 		t.Fatalf("stats %d %+v", code, stats)
+	}
+}
+
+// A 1×1 PNG.
+var onePixelPNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" +
+	"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+
+func TestWorkorderPhotos(t *testing.T) {
+	e := newWorkorderServer(t, 5)
+	code, body := anon(t, e.h, "POST", "/api/v1/workorder-media", string(onePixelPNG))
+	var m httpapi.MediaReceipt
+	if json.Unmarshal(body, &m); code != 201 || m.ContentType != "image/png" || len(m.ID) != 32 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	req := httptest.NewRequest("GET", m.URL, nil)
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "image/png" || !bytes.Equal(rec.Body.Bytes(), onePixelPNG) {
+		t.Fatalf("download: %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	if code, _ := anon(t, e.h, "POST", "/api/v1/workorder-media", "<html><script>alert(1)</script></html>"); code != 415 {
+		t.Fatalf("html upload: %d", code)
+	}
+	if code, _ := anon(t, e.h, "POST", "/api/v1/workorder-media", ""); code != 400 {
+		t.Fatalf("empty upload: %d", code)
+	}
+	for _, p := range []string{"/api/v1/workorder-media/0123456789abcdef0123456789abcdef", "/api/v1/workorder-media/nope"} {
+		if code, _ := anon(t, e.h, "GET", p, ""); code != 404 {
+			t.Fatalf("%s: %d", p, code)
+		}
+	}
+	if code, _ := anon(t, e.h, "POST", "/api/v1/reports", `{"description":"下水道堵了","address":"友谊路","media":["javascript:alert(1)"]}`); code != 400 {
+		t.Fatalf("script media: %d", code)
+	}
+	if code, body := anon(t, e.h, "POST", "/api/v1/reports", `{"description":"下水道堵了","address":"友谊路","media":["`+m.URL+`"]}`); code != 201 {
+		t.Fatalf("report with photo: %d %s", code, body)
 	}
 }

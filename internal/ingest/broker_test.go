@@ -824,7 +824,7 @@ func TestBackpressureKeepsQueuesBounded(t *testing.T) {
 	}
 	defer in.Close()
 	defer b.Close()
-	o := pahov3.NewClientOptions().AddBroker("tcp://"+b.Listener()).SetClientID("n1").SetUsername("n1").SetPassword(secret).
+	o := pahov3.NewClientOptions().AddBroker("tcp://" + b.Listener()).SetClientID("n1").SetUsername("n1").SetPassword(secret).
 		SetProtocolVersion(4).SetAutoReconnect(false).SetMaxResumePubInFlight(100)
 	c := pahov3.NewClient(o)
 	if err := wait(t, c.Connect()); err != nil {

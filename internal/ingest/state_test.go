@@ -33,7 +33,7 @@ func TestSessionsAndRetainedSurviveRestart(t *testing.T) {
 		return b, in
 	}
 	connect := func(addr string, got chan string) (pahov3.Client, bool) {
-		o := pahov3.NewClientOptions().AddBroker("tcp://"+addr).SetClientID("light-9").SetUsername("light-9").SetPassword(secret).
+		o := pahov3.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("light-9").SetUsername("light-9").SetPassword(secret).
 			SetProtocolVersion(4).SetAutoReconnect(false).SetCleanSession(false).
 			SetDefaultPublishHandler(func(_ pahov3.Client, m pahov3.Message) { got <- m.Topic() + " " + string(m.Payload()) })
 		c := pahov3.NewClient(o)

@@ -141,7 +141,10 @@ func (c *Client) Chat(ctx context.Context, system, user string) (string, error) 
 // (context.DeadlineExceeded stays detectable with errors.Is).
 type unavailableError struct{ err error }
 
+// Error returns the cause's message.
 func (e *unavailableError) Error() string { return e.err.Error() }
+
+// Unwrap exposes both the cause and the EUNAVAILABLE code.
 func (e *unavailableError) Unwrap() []error {
 	return []error{e.err, citybrain.Errorf(citybrain.EUNAVAILABLE, "model endpoint unavailable")}
 }

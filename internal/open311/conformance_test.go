@@ -637,3 +637,70 @@ func FuzzParseRequestsQuery(f *testing.F) {
 		}
 	})
 }
+
+// FixMyStreet's servicerequestupdates extension: the public moves of requests in a window.
+func TestServiceRequestUpdates(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	res, err := e.svc.Create(ctx, workorder.NewReport{Category: "STREETLIGHT", Description: "路灯不亮", Address: "友谊路"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dept := citybrain.WithActor(ctx, &citybrain.Actor{UserID: 5, Username: "王科长", Role: citybrain.RoleDept, Department: "URBAN_MGMT"})
+	op := citybrain.WithActor(ctx, &citybrain.Actor{UserID: 1, Role: citybrain.RoleOperator})
+	e.clock.T = e.clock.T.Add(time.Hour)
+	for _, s := range []struct {
+		ctx context.Context
+		req workorder.ActionRequest
+	}{
+		{dept, workorder.ActionRequest{Action: workorder.ActAcknowledge}},
+		{dept, workorder.ActionRequest{Action: workorder.ActFeedback, Reason: "已更换灯泡", Attachments: []string{"https://img.example.cn/fixed.jpg"}}},
+		{op, workorder.ActionRequest{Action: workorder.ActNote, Reason: "内部备注"}}, // not public
+		{op, workorder.ActionRequest{Action: workorder.ActVerify}},
+		{op, workorder.ActionRequest{Action: workorder.ActClose, Reason: "已修复"}},
+	} {
+		if _, err := e.svc.Act(s.ctx, res.Order.ID, s.req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type upd struct {
+		UpdateID           string `json:"update_id" xml:"update_id"`
+		ServiceRequestID   string `json:"service_request_id" xml:"service_request_id"`
+		Status             string `json:"status" xml:"status"`
+		UpdatedDatetime    string `json:"updated_datetime" xml:"updated_datetime"`
+		Description        string `json:"description" xml:"description"`
+		MediaURL           string `json:"media_url" xml:"media_url"`
+		ExternalStatusCode string `json:"external_status_code" xml:"external_status_code"`
+	}
+	for _, f := range formats {
+		t.Run(f, func(t *testing.T) {
+			q := "?start_date=" + url.QueryEscape(e.clock.T.Add(-30*time.Minute).Format(time.RFC3339)) + "&end_date=" + url.QueryEscape(e.clock.T.Format(time.RFC3339)) + "&api_key=citizen-key"
+			r := e.do("GET", "servicerequestupdates."+f+q, nil)
+			var list []upd
+			var x struct {
+				XMLName xml.Name `xml:"service_requests_updates"`
+				Updates []upd    `xml:"request_update"`
+			}
+			decode(t, f, r, &list, &x)
+			if f == "xml" {
+				list = x.Updates
+			}
+			var got []string
+			for _, u := range list {
+				if u.ServiceRequestID != res.Order.TrackingNo || u.UpdateID == "" || u.UpdatedDatetime == "" {
+					t.Fatalf("update %+v", u)
+				}
+				got = append(got, u.Status+"/"+u.ExternalStatusCode)
+			}
+			if strings.Join(got, ",") != "open/INVESTIGATING,open/IN_PROGRESS,open/IN_PROGRESS,closed/FIXED" {
+				t.Fatalf("updates %v", got)
+			}
+			if list[1].Description != "已更换灯泡" || list[1].MediaURL != "https://img.example.cn/fixed.jpg" {
+				t.Fatalf("feedback update %+v", list[1])
+			}
+			expectError(t, f, e.do("GET", "servicerequestupdates."+f+"?api_key=nope", nil), 403)
+			expectError(t, f, e.do("GET", "servicerequestupdates."+f+"?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z", nil), 400)
+			expectError(t, f, e.do("GET", "servicerequestupdates."+f+"?start_date=yesterday", nil), 400)
+		})
+	}
+}

@@ -1,10 +1,10 @@
 // Package open311 serves the Open311 GeoReport v2 API over the work-order service: service
 // discovery, the service list and definitions (from the category dictionary and an embedded
 // table of extra questions), POST requests with an api_key, tokens, GET requests with every
-// filter of the spec plus the page/page_size extension, in XML and JSON, with the spec's
-// error bodies. Service codes are taxonomy codes; service_request_id is the citizen-facing
-// tracking number; expected_datetime is the SLA deadline; status is the lifecycle projected
-// onto open/closed.
+// filter of the spec plus the page/page_size extension, and FixMyStreet's
+// servicerequestupdates extension, in XML and JSON, with the spec's error bodies. Service
+// codes are taxonomy codes; service_request_id is the citizen-facing tracking number;
+// expected_datetime is the SLA deadline; status is the lifecycle projected onto open/closed.
 //
 // A *Server holds no mutable state after New and is safe for concurrent use.
 package open311
@@ -287,6 +287,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(res, "requests/") && !strings.Contains(res[len("requests/"):], "/"):
 		if allow(http.MethodGet) {
 			err = s.getRequest(w, r, format, res[len("requests/"):])
+		}
+	case res == "servicerequestupdates":
+		if allow(http.MethodGet) {
+			err = s.updates(w, r, format)
 		}
 	case strings.HasPrefix(res, "tokens/") && !strings.Contains(res[len("tokens/"):], "/"):
 		if allow(http.MethodGet) {
@@ -891,5 +895,72 @@ func (s *Server) postRequest(w http.ResponseWriter, r *http.Request, format stri
 	}
 	out := []postedDoc{{ServiceRequestID: res.Order.TrackingNo, ServiceNotice: notice, AccountID: in.Reporter.AccountID}}
 	writeBody(w, format, http.StatusOK, out, postedXML{Requests: out})
+	return nil
+}
+
+type updateDoc struct {
+	UpdateID           string `json:"update_id" xml:"update_id"`
+	ServiceRequestID   string `json:"service_request_id" xml:"service_request_id"`
+	Status             string `json:"status" xml:"status"`
+	UpdatedDatetime    string `json:"updated_datetime" xml:"updated_datetime"`
+	Description        string `json:"description" xml:"description"`
+	MediaURL           string `json:"media_url" xml:"media_url"`
+	ExternalStatusCode string `json:"external_status_code" xml:"external_status_code"`
+}
+
+type updatesXML struct {
+	XMLName xml.Name    `xml:"service_requests_updates"`
+	Updates []updateDoc `xml:"request_update"`
+}
+
+// updates serves FixMyStreet's servicerequestupdates extension: the public moves of all
+// requests in [start_date, end_date] (default the last 24 hours, at most 90 days), oldest
+// first, at most 1000. An api_key is optional; a wrong one is 403.
+func (s *Server) updates(w http.ResponseWriter, r *http.Request, format string) error {
+	q := r.URL.Query()
+	if key := q.Get("api_key"); key != "" {
+		if s.check == nil {
+			return fail(http.StatusForbidden, "api_key not accepted")
+		}
+		if a, err := s.check(r.Context(), key); err != nil || a == nil {
+			return fail(http.StatusForbidden, "api_key is not valid")
+		}
+	}
+	var start, end time.Time
+	var err error
+	if v := q.Get("start_date"); v != "" {
+		if start, err = ParseDatetime("start_date", v); err != nil {
+			return err
+		}
+	}
+	if v := q.Get("end_date"); v != "" {
+		if end, err = ParseDatetime("end_date", v); err != nil {
+			return err
+		}
+	}
+	if end.IsZero() {
+		end = s.cfg.Now()
+	}
+	if start.IsZero() {
+		start = end.Add(-24 * time.Hour)
+	}
+	if end.Before(start) || end.Sub(start) > MaxRange {
+		return citybrain.FieldError("end_date", "the date range must be positive and at most 90 days")
+	}
+	us, err := s.svc.PublicUpdates(r.Context(), start, end.Add(time.Millisecond), MaxPageSize)
+	if err != nil {
+		return err
+	}
+	out := make([]updateDoc, 0, len(us))
+	for _, u := range us {
+		st, ext := workorder.UpdateStatus(u)
+		d := updateDoc{UpdateID: strconv.FormatInt(u.ID, 10), ServiceRequestID: u.TrackingNo, Status: st,
+			UpdatedDatetime: s.fmtTime(u.At), Description: maskPersonal(u.Reason), ExternalStatusCode: ext}
+		if len(u.Attachments) > 0 {
+			d.MediaURL = u.Attachments[0]
+		}
+		out = append(out, d)
+	}
+	writeBody(w, format, http.StatusOK, out, updatesXML{Updates: out})
 	return nil
 }

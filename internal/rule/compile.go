@@ -134,7 +134,8 @@ type compiled struct {
 	activity map[string]bool
 	clear    map[string]bool
 	window   *dailyMinutes
-	fp       string // fingerprint of what evaluation state depends on
+	fp       string          // fingerprint of what evaluation state depends on
+	watch    map[string]bool // profile -> can show this rule's activity (engine mutex)
 
 	// eval runs the program; a field so a test can make a rule misbehave.
 	eval func(v *vm.VM, env map[string]any) (bool, error)
@@ -192,7 +193,7 @@ func fingerprint(r Rule) string {
 	if r.DailyWindow != nil {
 		dw = r.DailyWindow.Start + "-" + r.DailyWindow.End
 	}
-	return fmt.Sprintf("%s|%s|%d|%s|%s|%s|%s", r.Kind, r.Condition, r.For, strings.Join(r.Activity, ","), strings.Join(r.ClearEvents, ","), dw, r.Profile)
+	return fmt.Sprintf("%s|%s|%d|%s|%s|%s|%s|%s", r.Kind, r.Condition, r.For, strings.Join(r.Activity, ","), strings.Join(r.ClearEvents, ","), dw, r.Profile, r.Group)
 }
 
 // checker walks a parsed condition, refusing constructs with unbounded cost and

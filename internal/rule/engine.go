@@ -42,6 +42,8 @@ type DeviceInfo struct {
 	Profile  string   `json:"profile"`
 	Area     string   `json:"area"`
 	AreaPath []string `json:"area_path,omitempty"`
+	// Household groups home devices for household absence rules ("" for none).
+	Household string `json:"household,omitempty"`
 }
 
 // Lookup finds a device by id; the engine calls it once per device and caches the answer
@@ -61,11 +63,14 @@ const (
 // Signal is a transition of a (rule, device) pair, or for event rules each matching event.
 // Inactive means the condition cleared (the alert resolves itself).
 type Signal struct {
-	RuleID            string    `json:"rule_id"`
-	RuleName          string    `json:"rule_name"`
-	Kind              Kind      `json:"kind"`
-	Severity          Severity  `json:"severity"`
-	DeviceID          string    `json:"device_id"`
+	RuleID   string   `json:"rule_id"`
+	RuleName string   `json:"rule_name"`
+	Kind     Kind     `json:"kind"`
+	Severity Severity `json:"severity"`
+	DeviceID string   `json:"device_id"`
+	// Entity is what the alert is about when it is not the device itself
+	// ("household:<id>" for household absence rules); empty means the device.
+	Entity            string    `json:"entity,omitempty"`
 	Profile           string    `json:"profile"`
 	Area              string    `json:"area"`
 	State             State     `json:"state"`
@@ -118,6 +123,7 @@ type Engine struct {
 	rules   map[string]*compiled
 	index   map[string]*profileIndex
 	devices map[string]*devState
+	groups  map[string]*groupState // household absence states by groupKey
 	gen     uint64
 	vm      vm.VM
 	out     []Signal
@@ -127,6 +133,7 @@ type Engine struct {
 type profileIndex struct {
 	byMeasure map[string][]*compiled
 	absence   []*compiled
+	household []*compiled // absence rules grouped by household
 	offline   []*compiled
 	event     []*compiled
 	keep      map[string]time.Duration // window retention per measurement
@@ -144,6 +151,15 @@ type devState struct {
 	online   bool
 	lastSeen int64
 }
+
+// groupState is the absence state of a household for one rule.
+type groupState struct {
+	rule, household string
+	device, area    string // the household's last active device and its area
+	st              ruleState
+}
+
+func groupKey(ruleID, household string) string { return ruleID + "\x00" + household }
 
 type ruleState struct {
 	State   State
@@ -172,6 +188,7 @@ func NewEngine(cfg Config) *Engine {
 		rules:   map[string]*compiled{},
 		index:   map[string]*profileIndex{},
 		devices: map[string]*devState{},
+		groups:  map[string]*groupState{},
 	}
 }
 
@@ -256,6 +273,18 @@ func (e *Engine) replace(next map[string]*compiled) {
 			delete(ds.rules, id)
 		}
 	}
+	for k, g := range e.groups {
+		c, ok := next[g.rule]
+		if ok && c.fp == g.st.fp {
+			continue
+		}
+		if g.st.State != StateInactive {
+			if old := e.rules[g.rule]; old != nil {
+				e.emitGroup(old, g, StateInactive, max(g.st.Since, g.st.FiredAt))
+			}
+		}
+		delete(e.groups, k)
+	}
 	e.rules = next
 	e.gen++
 	e.index = map[string]*profileIndex{}
@@ -271,12 +300,14 @@ func (e *Engine) replace(next map[string]*compiled) {
 			pi = &profileIndex{byMeasure: map[string][]*compiled{}, keep: map[string]time.Duration{}}
 			e.index[c.rule.Profile] = pi
 		}
-		switch c.rule.Kind {
-		case KindAbsence:
+		switch {
+		case c.rule.Kind == KindAbsence && c.rule.Group == GroupHousehold:
+			pi.household = append(pi.household, c)
+		case c.rule.Kind == KindAbsence:
 			pi.absence = append(pi.absence, c)
-		case KindOffline:
+		case c.rule.Kind == KindOffline:
 			pi.offline = append(pi.offline, c)
-		case KindEvent:
+		case c.rule.Kind == KindEvent:
 			pi.event = append(pi.event, c)
 		default:
 			for _, m := range c.measures {
@@ -301,10 +332,23 @@ func (e *Engine) refresh(ds *devState) {
 	ds.routes = map[string][]*compiled{}
 	pi := e.index[ds.info.Profile]
 	ds.scoped = &profileIndex{}
-	if any := e.index[AnyProfile]; any != nil {
-		for _, c := range any.offline {
+	for _, x := range []*profileIndex{e.index[AnyProfile], pi} {
+		if x == nil || (x == pi && ds.info.Profile == AnyProfile) {
+			continue
+		}
+		if x != pi {
+			for _, c := range x.offline {
+				if inScope(&c.rule, ds.info) {
+					ds.scoped.offline = append(ds.scoped.offline, c)
+				}
+			}
+		}
+		if ds.info.Household == "" {
+			continue
+		}
+		for _, c := range x.household {
 			if inScope(&c.rule, ds.info) {
-				ds.scoped.offline = append(ds.scoped.offline, c)
+				ds.scoped.household = append(ds.scoped.household, c)
 			}
 		}
 	}
@@ -378,7 +422,36 @@ func (e *Engine) device(id string, ts int64) *devState {
 			ds.rules[c.rule.ID] = &ruleState{State: StateInactive, Since: ts, fp: c.fp}
 		}
 	}
+	for _, c := range ds.scoped.household {
+		k := groupKey(c.rule.ID, ds.info.Household)
+		if e.groups[k] == nil && e.watches(c, ds.info.Profile) {
+			e.groups[k] = &groupState{rule: c.rule.ID, household: ds.info.Household, device: ds.info.ID, area: ds.info.Area,
+				st: ruleState{State: StateInactive, Since: ts, fp: c.fp}}
+		}
+	}
 	return ds
+}
+
+// watches reports whether devices of profile can show the activity an absence rule
+// waits for (by the catalog), so a household with only a smoke detector is not taken for
+// a silent one. e.mu held.
+func (e *Engine) watches(c *compiled, profile string) bool {
+	if e.cfg.Catalog == nil {
+		return true
+	}
+	if v, ok := c.watch[profile]; ok {
+		return v
+	}
+	info, ok := e.cfg.Catalog(profile)
+	v := ok && info.AnyMeasurement
+	for _, a := range c.rule.Activity {
+		v = v || (ok && (contains(info.Events, a) || contains(info.Measurements, a)))
+	}
+	if c.watch == nil {
+		c.watch = map[string]bool{}
+	}
+	c.watch[profile] = v
+	return v
 }
 
 func newDevState(info DeviceInfo) *devState {
@@ -486,6 +559,9 @@ func (e *Engine) sample(rs []Reading) {
 		p := point{TS: r.TS, V: r.Value}
 		ds.latest[r.Measurement] = p
 		ds.env[r.Measurement] = r.Value
+		if r.Value != 0 {
+			e.activity(ds, r.Measurement, ts)
+		}
 		if pi == nil {
 			continue
 		}
@@ -497,7 +573,6 @@ func (e *Engine) sample(rs []Reading) {
 			}
 			rg.push(p)
 		}
-		e.activity(ds, r.Measurement, ts)
 		routes, ok := ds.routes[r.Measurement]
 		if !ok {
 			for _, c := range pi.byMeasure[r.Measurement] {
@@ -532,8 +607,23 @@ func (e *Engine) seen(ds *devState, ts int64) {
 	}
 }
 
-// activity records a sign of life of type kind for absence rules.
+// activity records a sign of life of type kind (an event type, or a measurement that
+// reported a non-zero value) for absence rules.
 func (e *Engine) activity(ds *devState, kind string, ts int64) {
+	for _, c := range ds.scoped.household {
+		if !c.activity[kind] {
+			continue
+		}
+		g := e.groups[groupKey(c.rule.ID, ds.info.Household)]
+		if g == nil || ts < g.st.Since {
+			continue
+		}
+		g.st.Since, g.device, g.area = ts, ds.info.ID, ds.info.Area
+		if g.st.State != StateInactive {
+			g.st.State = StateInactive
+			e.emitGroup(c, g, StateInactive, ts)
+		}
+	}
 	for _, c := range ds.scoped.absence {
 		if !c.activity[kind] {
 			continue
@@ -764,6 +854,26 @@ func (e *Engine) Sweep(now time.Time) []Signal {
 			}
 		}
 	}
+	keys := make([]string, 0, len(e.groups))
+	for k := range e.groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		g := e.groups[k]
+		c := e.rules[g.rule]
+		if c == nil || c.fp != g.st.fp {
+			delete(e.groups, k)
+			continue
+		}
+		if g.st.State != StateInactive {
+			continue
+		}
+		if silent := c.silence(g.st.Since, nowMs, e.cfg.Location); silent >= c.rule.For.D() {
+			g.st.State, g.st.FiredAt, g.st.Value = StateFiring, nowMs, silent.Hours()
+			e.emitGroup(c, g, StateFiring, nowMs)
+		}
+	}
 	return e.flush()
 }
 
@@ -855,6 +965,25 @@ func (e *Engine) emitEvent(c *compiled, ds *devState, s State, ev Event, st *rul
 	e.out = append(e.out, sig)
 }
 
+// emitGroup queues a signal for a household absence state; e.mu held.
+func (e *Engine) emitGroup(c *compiled, g *groupState, s State, ts int64) {
+	e.out = append(e.out, e.groupSignal(c, g, s, ts))
+}
+
+func (e *Engine) groupSignal(c *compiled, g *groupState, s State, ts int64) Signal {
+	sig := Signal{
+		RuleID: c.rule.ID, RuleName: c.rule.Name, Kind: c.rule.Kind, Severity: c.rule.Severity,
+		DeviceID: g.device, Entity: "household:" + g.household, Area: g.area,
+		State: s, At: time.UnixMilli(ts), Since: time.UnixMilli(g.st.Since), Value: g.st.Value,
+		OpenWorkOrder: c.rule.OpenWorkOrder, WorkOrderCategory: c.rule.WorkOrderCategory,
+	}
+	if ds := e.devices[g.device]; ds != nil {
+		sig.Profile = ds.info.Profile
+	}
+	sig.Summary = fmt.Sprintf("%s · 住户 household %s：%.1f 小时无活动 / no activity for %.1f h", c.rule.Name, g.household, g.st.Value, g.st.Value)
+	return sig
+}
+
 func (e *Engine) signal(c *compiled, ds *devState, s State, ts int64, st *ruleState) Signal {
 	return Signal{
 		RuleID: c.rule.ID, RuleName: c.rule.Name, Kind: c.rule.Kind, Severity: c.rule.Severity,
@@ -890,9 +1019,17 @@ func (e *Engine) States() []Signal {
 			out = append(out, e.signal(c, ds, st.State, max(st.FiredAt, st.Since), st))
 		}
 	}
+	for _, g := range e.groups {
+		if c := e.rules[g.rule]; c != nil && g.st.State != StateInactive {
+			out = append(out, e.groupSignal(c, g, g.st.State, max(g.st.FiredAt, g.st.Since)))
+		}
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].RuleID != out[j].RuleID {
 			return out[i].RuleID < out[j].RuleID
+		}
+		if out[i].Entity != out[j].Entity {
+			return out[i].Entity < out[j].Entity
 		}
 		return out[i].DeviceID < out[j].DeviceID
 	})

@@ -365,3 +365,43 @@ func TestUpdateDevice(t *testing.T) {
 		t.Fatalf("registered silent device: %+v", sigs)
 	}
 }
+
+// TestHouseholdSnapshot: a household's absence timer survives a restart.
+func TestHouseholdSnapshot(t *testing.T) {
+	rules := []Rule{{ID: "hh", Name: "hh", Profile: AnyProfile, Kind: KindAbsence, Group: GroupHousehold,
+		Activity: []string{"door_open", "motion_count"}, For: Duration(time.Hour), Severity: SeverityCritical, Enabled: true}}
+	devs := map[string]DeviceInfo{
+		"door": {ID: "door", Profile: "door_sensor", Area: "D1", Household: "h1"},
+		"pir":  {ID: "pir", Profile: "motion_sensor", Area: "D1", Household: "h1"},
+	}
+	mk := func() *Engine {
+		e := NewEngine(Config{Lookup: func(id string) (DeviceInfo, bool) { d, ok := devs[id]; return d, ok }})
+		if _, errs := e.Load(rules); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		return e
+	}
+	a := mk()
+	a.Event(Event{DeviceID: "door", Type: "door_open", TS: ms(0)})
+	a.Readings([]Reading{{DeviceID: "pir", Measurement: "motion_count", TS: ms(10 * time.Minute), Value: 2}})
+	a.Readings([]Reading{{DeviceID: "pir", Measurement: "motion_count", TS: ms(20 * time.Minute), Value: 0}}) // no sign of life
+	snap, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := mk()
+	if err := b.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if sigs := b.Sweep(t0.Add(69 * time.Minute)); len(sigs) != 0 {
+		t.Fatalf("early: %+v", sigs)
+	}
+	sigs := b.Sweep(t0.Add(70 * time.Minute))
+	if len(sigs) != 1 || sigs[0].Entity != "household:h1" || sigs[0].DeviceID != "pir" || sigs[0].State != StateFiring {
+		t.Fatalf("restored household: %+v", sigs)
+	}
+	sigs = b.Event(Event{DeviceID: "door", Type: "door_open", TS: ms(80 * time.Minute)})
+	if len(sigs) != 1 || sigs[0].State != StateInactive || sigs[0].Entity != "household:h1" {
+		t.Fatalf("back: %+v", sigs)
+	}
+}

@@ -38,8 +38,9 @@ const (
 	KindRate Kind = "rate"
 	// KindWindow is a condition that uses avg(), min(), max(), sum() or count() over a window.
 	KindWindow Kind = "window"
-	// KindAbsence fires when none of the Activity events or measurements arrived for For,
-	// counting only time inside DailyWindow when one is set.
+	// KindAbsence fires when none of the Activity events arrived, and none of the Activity
+	// measurements reported a non-zero value, for For, counting only time inside DailyWindow
+	// when one is set. With Group "household" the silence is that of the whole household.
 	KindAbsence Kind = "absence"
 	// KindOffline fires when the device has been offline for longer than For.
 	KindOffline Kind = "offline"
@@ -220,6 +221,9 @@ type Rule struct {
 	ClearEvents []string `json:"clear_events,omitempty" yaml:"clear_events"`
 	// DailyWindow, for absence rules, counts silence only inside this time of day.
 	DailyWindow *DailyWindow `json:"daily_window,omitempty" yaml:"daily_window"`
+	// Group, for absence rules, watches a group of devices as one entity: "household"
+	// counts activity from every device of the household (a door and a motion sensor).
+	Group string `json:"group,omitempty" yaml:"group"`
 	// OpenWorkOrder asks for a work order of WorkOrderCategory when the alert fires.
 	OpenWorkOrder     bool      `json:"open_work_order,omitempty" yaml:"open_work_order"`
 	WorkOrderCategory string    `json:"work_order_category,omitempty" yaml:"work_order_category"`
@@ -227,8 +231,12 @@ type Rule struct {
 	UpdatedAt         time.Time `json:"updated_at,omitzero" yaml:"-"`
 }
 
-// AnyProfile as a rule's Profile makes an offline rule apply to devices of every profile.
+// AnyProfile as a rule's Profile makes an offline rule, or a household absence rule,
+// apply to devices of every profile.
 const AnyProfile = "*"
+
+// GroupHousehold groups an absence rule's devices by household.
+const GroupHousehold = "household"
 
 // ProfileInfo is what validation needs to know about a device profile.
 type ProfileInfo struct {
@@ -297,9 +305,18 @@ func validateFields(r Rule, catalog Catalog) (ProfileInfo, error) {
 	if r.Profile == "" {
 		return p, citybrain.FieldError("profile", "必须指定设备类型 / profile is required")
 	}
+	switch r.Group {
+	case "":
+	case GroupHousehold:
+		if r.Kind != KindAbsence {
+			return p, citybrain.FieldError("group", "只有无活动规则可以按住户分组 / only absence rules can be grouped by household")
+		}
+	default:
+		return p, citybrain.FieldError("group", "分组只能为空或 household / group must be empty or household")
+	}
 	if r.Profile == AnyProfile {
-		if r.Kind != KindOffline {
-			return p, citybrain.FieldError("profile", "只有离线规则可以作用于所有设备类型（*）/ only offline rules may apply to every profile (*)")
+		if r.Kind != KindOffline && !(r.Kind == KindAbsence && r.Group == GroupHousehold) {
+			return p, citybrain.FieldError("profile", "只有离线规则和按住户的无活动规则可以作用于所有设备类型（*）/ only offline rules and household absence rules may apply to every profile (*)")
 		}
 		p.AnyMeasurement = true
 	} else if catalog != nil {

@@ -27,9 +27,10 @@ type script struct {
 	End      string      `yaml:"end"`
 	Rules    []rule.Rule `yaml:"rules"`
 	Devices  []struct {
-		ID      string `yaml:"id"`
-		Profile string `yaml:"profile"`
-		Area    string `yaml:"area"`
+		ID        string `yaml:"id"`
+		Profile   string `yaml:"profile"`
+		Area      string `yaml:"area"`
+		Household string `yaml:"household"`
 	} `yaml:"devices"`
 	Readings []string `yaml:"readings"`
 	Events   []string `yaml:"events"`
@@ -49,7 +50,9 @@ func scriptProfiles(p string) (rule.ProfileInfo, bool) {
 	case "gas":
 		return rule.ProfileInfo{Measurements: []string{"methane_lel", "battery"}}, true
 	case "door_sensor":
-		return rule.ProfileInfo{Measurements: []string{"battery"}, Events: []string{"door_open", "door_close", "motion"}}, true
+		return rule.ProfileInfo{Measurements: []string{"battery", "open_count"}, Events: []string{"door_open", "door_close", "motion"}}, true
+	case "motion_sensor":
+		return rule.ProfileInfo{Measurements: []string{"battery", "motion", "motion_count"}}, true
 	case "smoke_detector":
 		return rule.ProfileInfo{Measurements: []string{"battery"}, Events: []string{"smoke_alarm", "smoke_clear", "test"}}, true
 	case "manhole_cover":
@@ -227,7 +230,7 @@ func loadScript(t *testing.T, path string) (s script, inputs []input, exps []exp
 		}
 		order++
 		inputs = append(inputs, input{at: at, order: order, action: func(ctx context.Context, m *alert.Manager, repo *alert.MemoryRepo) error {
-			list, err := repo.ListAlerts(ctx, alert.Filter{RuleID: f[1], DeviceID: f[2], Status: alert.OpenStatuses()})
+			list, err := repo.ListAlerts(ctx, alert.Filter{RuleID: f[1], Entity: f[2], Status: alert.OpenStatuses()})
 			if err != nil || len(list) == 0 {
 				return fmt.Errorf("no open alert for %s %s", f[1], f[2])
 			}
@@ -287,7 +290,7 @@ func runScript(t *testing.T, path string) {
 	s, inputs, exps, start, step, end := loadScript(t, path)
 	devices := map[string]rule.DeviceInfo{}
 	for _, d := range s.Devices {
-		devices[d.ID] = rule.DeviceInfo{ID: d.ID, Profile: d.Profile, Area: d.Area}
+		devices[d.ID] = rule.DeviceInfo{ID: d.ID, Profile: d.Profile, Area: d.Area, Household: d.Household}
 	}
 	e := rule.NewEngine(rule.Config{
 		Lookup:  func(id string) (rule.DeviceInfo, bool) { d, ok := devices[id]; return d, ok },
@@ -338,7 +341,11 @@ func runScript(t *testing.T, path string) {
 			}
 			got := []string{}
 			for _, st := range e.States() {
-				got = append(got, fmt.Sprintf("%s %s %s", st.State, st.RuleID, st.DeviceID))
+				entity := st.DeviceID
+				if st.Entity != "" {
+					entity = st.Entity
+				}
+				got = append(got, fmt.Sprintf("%s %s %s", st.State, st.RuleID, entity))
 			}
 			sort.Strings(got)
 			if x.check && strings.Join(got, "; ") != strings.Join(x.states, "; ") {
@@ -346,7 +353,7 @@ func runScript(t *testing.T, path string) {
 			}
 			for _, want := range x.alerts {
 				f := strings.Fields(want)
-				list, _ := repo.ListAlerts(ctx, alert.Filter{RuleID: f[0], DeviceID: f[1], Limit: 1})
+				list, _ := repo.ListAlerts(ctx, alert.Filter{RuleID: f[0], Entity: f[1], Limit: 1})
 				gotStatus := "none"
 				if len(list) > 0 {
 					gotStatus = string(list[0].Status)

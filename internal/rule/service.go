@@ -191,6 +191,7 @@ type Patch struct {
 	Activity          *[]string    `json:"activity,omitempty"`
 	ClearEvents       *[]string    `json:"clear_events,omitempty"`
 	DailyWindow       *DailyWindow `json:"daily_window,omitempty"`
+	Group             *string      `json:"group,omitempty"`
 	OpenWorkOrder     *bool        `json:"open_work_order,omitempty"`
 	WorkOrderCategory *string      `json:"work_order_category,omitempty"`
 }
@@ -207,6 +208,7 @@ func (p Patch) Apply(r Rule) Rule {
 	set(&r.Profile, p.Profile)
 	set(&r.Condition, p.Condition)
 	set(&r.WorkOrderCategory, p.WorkOrderCategory)
+	set(&r.Group, p.Group)
 	if p.AreaScope != nil {
 		r.AreaScope = *p.AreaScope
 	}
@@ -338,9 +340,14 @@ func (s *Service) DryRunHistory(ctx context.Context, r Rule, from, to time.Time)
 	var in DryRunInput
 	in.From, in.To = from, to
 	known := map[string]DeviceInfo{}
+	measures := c.measures
+	if r.Kind == KindAbsence {
+		// activity names may be measurements (a non-zero report is a sign of life)
+		measures = r.Activity
+	}
 	for _, d := range devs {
 		known[d.ID] = d
-		for _, m := range c.measures {
+		for _, m := range measures {
 			rs, err := s.cfg.History.Readings(ctx, d.ID, m, from, to)
 			if err != nil {
 				return DryRunResult{}, fmt.Errorf("dry run readings: %w", err)

@@ -17,6 +17,15 @@ const MaxSnapshotBytes = 512 << 20
 type snapshot struct {
 	Version int          `json:"version"`
 	Devices []snapDevice `json:"devices"`
+	Groups  []snapGroup  `json:"groups,omitempty"`
+}
+
+type snapGroup struct {
+	Rule      string    `json:"rule"`
+	Household string    `json:"household"`
+	Device    string    `json:"device"`
+	Area      string    `json:"area"`
+	State     snapState `json:"state"`
 }
 
 type snapDevice struct {
@@ -59,6 +68,13 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		s.Devices = append(s.Devices, d)
 	}
 	sort.Slice(s.Devices, func(i, j int) bool { return s.Devices[i].ID < s.Devices[j].ID })
+	for _, g := range e.groups {
+		s.Groups = append(s.Groups, snapGroup{Rule: g.rule, Household: g.household, Device: g.device, Area: g.area,
+			State: snapState{FP: g.st.fp, State: g.st.State, Since: g.st.Since, FiredAt: g.st.FiredAt, Value: g.st.Value}})
+	}
+	sort.Slice(s.Groups, func(i, j int) bool {
+		return groupKey(s.Groups[i].Rule, s.Groups[i].Household) < groupKey(s.Groups[j].Rule, s.Groups[j].Household)
+	})
 	b, err := json.Marshal(s)
 	if err != nil {
 		return nil, fmt.Errorf("rule snapshot: %w", err)
@@ -83,6 +99,20 @@ func (e *Engine) Restore(b []byte) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.devices = map[string]*devState{}
+	e.groups = map[string]*groupState{}
+	for _, g := range s.Groups {
+		c := e.rules[g.Rule]
+		if c == nil || c.fp != g.State.FP || g.Household == "" {
+			continue
+		}
+		switch g.State.State {
+		case StateInactive, StateFiring:
+		default:
+			continue
+		}
+		e.groups[groupKey(g.Rule, g.Household)] = &groupState{rule: g.Rule, household: g.Household, device: g.Device, area: g.Area,
+			st: ruleState{State: g.State.State, Since: g.State.Since, FiredAt: g.State.FiredAt, Value: g.State.Value, fp: g.State.FP}}
+	}
 	for _, d := range s.Devices {
 		info, ok := e.cfg.Lookup(d.ID)
 		if !ok {

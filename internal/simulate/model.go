@@ -17,6 +17,18 @@ type World struct {
 	StormPeak float64
 	// QuietHouseholdAfter is when the resident of the quiet household stops moving (default 5 min).
 	QuietHouseholdAfter time.Duration
+	// Speed runs the scenario (storm, quiet household, gas leak, lamp failure) this many
+	// times faster than the clock, for quick demos and tests (default 1). Daily cycles
+	// follow the clock.
+	Speed float64
+}
+
+// scene returns the scenario time at clock time t: Start plus the elapsed time times Speed.
+func (w *World) scene(t time.Time) time.Time {
+	if w.Speed <= 0 || w.Speed == 1 {
+		return t
+	}
+	return w.Start.Add(time.Duration(float64(t.Sub(w.Start)) * w.Speed))
 }
 
 func (w *World) defaults() {
@@ -31,6 +43,9 @@ func (w *World) defaults() {
 	}
 	if w.QuietHouseholdAfter == 0 {
 		w.QuietHouseholdAfter = 5 * time.Minute
+	}
+	if w.Speed <= 0 {
+		w.Speed = 1
 	}
 }
 
@@ -118,10 +133,11 @@ func (m *model) next(w *World, t time.Time) (map[string]any, []event) {
 	if m.battery < 5 {
 		m.battery = 100 // replaced
 	}
-	rain := w.RainRate(t)
-	wet := w.wetness(t)
+	st := w.scene(t)
+	rain := w.RainRate(st)
+	wet := w.wetness(st)
 	day := daily(t)
-	elapsed := t.Sub(w.Start)
+	elapsed := st.Sub(w.Start)
 	switch m.profile {
 	case "gas_methane":
 		lel := 0.5 + m.base + m.noise(0.2)

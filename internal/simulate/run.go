@@ -15,8 +15,27 @@ import (
 
 // Registrar registers a simulated device and returns its secret. When the device exists it
 // must rotate the secret and return the new one (the simulator never stores secrets).
+// RegisterFacility registers a facility, succeeding when it exists already.
 type Registrar interface {
 	Register(ctx context.Context, in device.Input) (secret string, err error)
+	RegisterFacility(ctx context.Context, f device.Facility) error
+}
+
+// facilityFor groups lifeline sensors under the facility they watch: structure sensors on a
+// few bridges, gas detectors in valve wells, drainage gauges at pumping stations.
+func facilityFor(prefix, profile string, i int) (device.Facility, bool) {
+	switch profile {
+	case "structure_tilt", "structure_displacement", "structure_strain":
+		n := i % 3
+		return device.Facility{ID: fmt.Sprintf("%s-bridge-%d", prefix, n+1), Kind: "bridge", Name: []string{"解放桥", "大光明桥", "金汤桥"}[n]}, true
+	case "gas_methane":
+		n := i % 8
+		return device.Facility{ID: fmt.Sprintf("%s-gaswell-%d", prefix, n+1), Kind: "gas_valve_well", Name: fmt.Sprintf("燃气阀门井 %d号", n+1)}, true
+	case "drain_level":
+		n := i % 4
+		return device.Facility{ID: fmt.Sprintf("%s-pump-%d", prefix, n+1), Kind: "pumping_station", Name: fmt.Sprintf("排水泵站 %d号", n+1)}, true
+	}
+	return device.Facility{}, false
 }
 
 // Place is somewhere devices are installed: an area code and a point in it.
@@ -154,6 +173,9 @@ func plan(cfg Config) []simDevice {
 				d.in.Lon, d.in.Lat = p.Lon, p.Lat
 			}
 		}
+		if f, ok := facilityFor(cfg.Prefix, d.in.Profile, i); ok {
+			d.in.Facility = f.ID
+		}
 		switch d.in.Profile {
 		case "door_sensor", "motion_sensor", "smoke_detector":
 			if d.quiet {
@@ -174,6 +196,9 @@ func Run(ctx context.Context, cfg Config, reg Registrar, stats *Stats) error {
 	if cfg.Devices <= 0 {
 		return nil
 	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "sim"
+	}
 	if cfg.Rate <= 0 {
 		cfg.Rate = float64(cfg.Devices) / 60
 	}
@@ -190,6 +215,16 @@ func Run(ctx context.Context, cfg Config, reg Registrar, stats *Stats) error {
 		interval = 10 * time.Millisecond
 	}
 	ds := plan(cfg)
+	done := map[string]bool{}
+	for i, d := range ds {
+		if f, ok := facilityFor(cfg.Prefix, d.in.Profile, i); ok && !done[f.ID] {
+			f.Area, f.Lon, f.Lat = d.in.Area, d.in.Lon, d.in.Lat
+			if err := reg.RegisterFacility(ctx, f); err != nil {
+				return fmt.Errorf("register facility %s: %w", f.ID, err)
+			}
+			done[f.ID] = true
+		}
+	}
 	secrets := make([]string, len(ds))
 	for i, d := range ds {
 		s, err := reg.Register(ctx, d.in)

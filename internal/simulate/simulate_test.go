@@ -41,6 +41,14 @@ func (r svcRegistrar) Register(ctx context.Context, in device.Input) (string, er
 	return secret, err
 }
 
+func (r svcRegistrar) RegisterFacility(ctx context.Context, f device.Facility) error {
+	_, err := r.s.CreateFacility(ctx, f)
+	if citybrain.ErrorCode(err) == citybrain.ECONFLICT {
+		return nil
+	}
+	return err
+}
+
 func TestModelScenario(t *testing.T) {
 	w := World{Start: time.Date(2026, 7, 20, 2, 0, 0, 0, time.UTC)} // 10:00 in Beijing
 	w.defaults()
@@ -110,15 +118,17 @@ func TestSimulationAgainstTheBroker(t *testing.T) {
 	}
 	defer b.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var stats Stats
 	cfg := Config{Devices: 30, Rate: 150, Broker: b.Listener(), Seed: 1, FaultFraction: 0.5}
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg, svcRegistrar{svc}, &stats) }()
 
-	// a command reaches a simulated streetlight and is acknowledged
-	time.Sleep(1500 * time.Millisecond)
+	// wait until every device is registered, then command a simulated streetlight
+	for stats.Registered.Load() < 30 {
+		time.Sleep(20 * time.Millisecond)
+	}
 	lamp := Plan(cfg)[4]
 	if lamp.Profile != "streetlight" {
 		t.Fatalf("plan[4] is %s", lamp.Profile)
@@ -127,8 +137,26 @@ func TestSimulationAgainstTheBroker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// run until the command is acknowledged and every device has reported twice
+	for {
+		c, _ := repo.GetDeviceCommand(context.Background(), cmd.ID)
+		if c.Status == device.CommandAcked && stats.Acked.Load() >= 60 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("command %+v (%s)", c, stats.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	if fs, _ := svc.Facilities(context.Background(), ""); len(fs) == 0 {
+		t.Fatal("no facility registered")
+	}
+	if d, _ := svc.Get(context.Background(), Plan(cfg)[3].ID); d.Facility == "" {
+		t.Fatalf("gas detector %s not under a valve well", d.ID)
 	}
 	if stats.Acked.Load() < 30 || stats.Registered.Load() != 30 {
 		t.Fatalf("stats: %s", stats.String())
@@ -138,9 +166,6 @@ func TestSimulationAgainstTheBroker(t *testing.T) {
 	w.mu.Unlock()
 	if devices < 25 {
 		t.Fatalf("only %d devices stored readings (%s)", devices, stats.String())
-	}
-	if c, _ := repo.GetDeviceCommand(context.Background(), cmd.ID); c.Status != device.CommandAcked {
-		t.Fatalf("command %+v (%s)", c, stats.String())
 	}
 	// stuck sensors were quarantined
 	stuck := 0

@@ -294,6 +294,9 @@ func (db *DB) ListAlerts(ctx context.Context, f alert.Filter) ([]*alert.Alert, e
 	if f.DeviceID != "" {
 		add("device_id = ?", f.DeviceID)
 	}
+	if f.Entity != "" {
+		add("entity = ?", f.Entity)
+	}
 	if !f.From.IsZero() {
 		add("starts_at >= ?", Millis(f.From))
 	}

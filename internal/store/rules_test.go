@@ -139,6 +139,7 @@ func TestAlertRepositoryConformance(t *testing.T) {
 				{Area: "D1/S1_"}, // LIKE wildcards are literal
 				{Severity: rule.SeverityWarning},
 				{DeviceID: "ws-2"},
+				{Entity: "ws_3"},
 				{From: t0.Add(4 * time.Minute), To: t0.Add(6 * time.Minute)},
 				{Limit: 2},
 				{Limit: 2, Cursor: 3},
@@ -201,4 +202,27 @@ func TestAlertRepositoryConformance(t *testing.T) {
 		}
 		t.Log(first)
 	})
+}
+
+// BenchmarkAlertFireAndResolve measures one alert's life through the alert manager on
+// SQLite: created firing (insert + history) then resolved by the rule (update + history).
+func BenchmarkAlertFireAndResolve(b *testing.B) {
+	db := storetest.SQLite(b)
+	ctx := context.Background()
+	m := alert.NewManager(alert.Config{Repo: db})
+	t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
+	i := 0
+	for b.Loop() {
+		s := rule.Signal{RuleID: "wl-high", RuleName: "积水", Kind: rule.KindCondition, Severity: rule.SeverityCritical,
+			DeviceID: fmt.Sprintf("ws-%d", i%1000), Area: "D1/S1", State: rule.StateFiring, At: t0, Since: t0, Value: 35, Summary: "积水",
+			Readings: []rule.Reading{{DeviceID: "ws", Measurement: "level_cm", TS: t0.UnixMilli(), Value: 35}}}
+		if _, err := m.Apply(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+		s.State = rule.StateInactive
+		if _, err := m.Apply(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
 }

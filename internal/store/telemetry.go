@@ -20,6 +20,7 @@ const (
 	rawInsertRows    = 500 // rows per multi-row INSERT into telemetry_raw (4 values each)
 	rollupInsertRows = 500 // rows per multi-row rollup block INSERT (4 values each)
 	chunkInsertRows  = 200 // rows per multi-row chunk INSERT (6 values each)
+	rawDeleteRows    = 500 // timestamps per DELETE of compacted raw points
 	// aggFewDevices: up to this many devices an aggregate joins a VALUES list to the primary
 	// key; beyond it, scanning the measurement is cheaper than binding thousands of values.
 	aggFewDevices = 200
@@ -176,6 +177,10 @@ func (db *DB) ApplyCompactions(ctx context.Context, cs []telemetry.Compaction) e
 	}
 	var days []dayKey
 	hours := map[dayKey][]telemetry.Rollup{}
+	// The latest compacted point per series (one row per series in a statement: an upsert
+	// may not touch the same row twice).
+	latestOf := map[telemetry.SeriesKey]int{}
+	var latest []telemetry.Reading
 	minuteBlocks := make([][]byte, len(cs))
 	for i := range cs {
 		c := &cs[i]
@@ -189,6 +194,13 @@ func (db *DB) ApplyCompactions(ctx context.Context, cs []telemetry.Compaction) e
 			days = append(days, dk)
 		}
 		hours[dk] = append(hours[dk], c.Hour)
+		r := telemetry.Reading{DeviceID: c.Key.DeviceID, Measurement: c.Key.Measurement, TS: c.Hour.LastTS, Value: c.Hour.Last}
+		if i, ok := latestOf[c.Key]; !ok {
+			latestOf[c.Key] = len(latest)
+			latest = append(latest, r)
+		} else if r.TS > latest[i].TS {
+			latest[i] = r
+		}
 	}
 	err := db.InTx(ctx, func(tx *Tx) error {
 		p := &preparedSet{tx: tx, stmts: map[string]*sql.Stmt{}}
@@ -199,9 +211,17 @@ func (db *DB) ApplyCompactions(ctx context.Context, cs []telemetry.Compaction) e
 				c.Key.DeviceID, c.Key.Measurement, c.HourStart, c.HourStart+hourMillis); err != nil {
 				return err
 			}
-			if err := p.exec(ctx, `DELETE FROM telemetry_raw WHERE device_id = ? AND measurement = ? AND ts >= ? AND ts < ?`,
-				c.Key.DeviceID, c.Key.Measurement, c.HourStart, min(c.RawTo, c.HourStart+hourMillis)); err != nil {
-				return err
+			for start := 0; start < len(c.RawTS); start += rawDeleteRows {
+				part := c.RawTS[start:min(start+rawDeleteRows, len(c.RawTS))]
+				args := make([]any, 0, 2+len(part))
+				args = append(args, c.Key.DeviceID, c.Key.Measurement)
+				for _, ts := range part {
+					args = append(args, ts)
+				}
+				q := `DELETE FROM telemetry_raw WHERE device_id = ? AND measurement = ? AND ts IN (` + strings.TrimSuffix(strings.Repeat("?,", len(part)), ",") + `)`
+				if err := p.exec(ctx, q, args...); err != nil {
+					return err
+				}
 			}
 		}
 		if err := insertRows(ctx, p, "INSERT INTO telemetry_chunks (device_id, measurement, start_ts, end_ts, n_points, data)", "",
@@ -215,6 +235,13 @@ func (db *DB) ApplyCompactions(ctx context.Context, cs []telemetry.Compaction) e
 		if err := insertRows(ctx, p, "INSERT INTO telemetry_rollup_minute (device_id, measurement, block_start, data)", upsert,
 			4, rollupInsertRows, len(cs), func(i int, a []any) []any {
 				return append(a, cs[i].Key.DeviceID, cs[i].Key.Measurement, cs[i].HourStart, minuteBlocks[i])
+			}); err != nil {
+			return err
+		}
+		if err := insertRows(ctx, p, "INSERT INTO telemetry_latest (device_id, measurement, ts, value)",
+			` ON CONFLICT (device_id, measurement) DO UPDATE SET ts = excluded.ts, value = excluded.value WHERE excluded.ts > telemetry_latest.ts`,
+			4, rollupInsertRows, len(latest), func(i int, a []any) []any {
+				return append(a, latest[i].DeviceID, latest[i].Measurement, latest[i].TS, latest[i].Value)
 			}); err != nil {
 			return err
 		}
@@ -506,25 +533,21 @@ func (db *DB) LatestRaw(ctx context.Context) ([]telemetry.Reading, error) {
 	return out, rows.Err()
 }
 
-// LastChunks implements telemetry.Store. Chunks of a series are disjoint hours, so the one
-// with the greatest start also has the greatest end.
-func (db *DB) LastChunks(ctx context.Context) ([]telemetry.Chunk, error) {
-	q := `SELECT device_id, measurement, MAX(start_ts), end_ts, n_points, data FROM telemetry_chunks GROUP BY device_id, measurement`
-	if db.Dialect == Postgres {
-		q = `SELECT DISTINCT ON (device_id, measurement) device_id, measurement, start_ts, end_ts, n_points, data FROM telemetry_chunks ORDER BY device_id, measurement, start_ts DESC`
-	}
-	rows, err := db.Query(ctx, q)
+// LatestCompacted implements telemetry.Store from telemetry_latest, which
+// ApplyCompactions keeps (one row per series).
+func (db *DB) LatestCompacted(ctx context.Context) ([]telemetry.Reading, error) {
+	rows, err := db.Query(ctx, `SELECT device_id, measurement, ts, value FROM telemetry_latest`)
 	if err != nil {
-		return nil, fmt.Errorf("telemetry last chunks: %w", err)
+		return nil, fmt.Errorf("telemetry latest compacted: %w", err)
 	}
 	defer rows.Close()
-	var out []telemetry.Chunk
+	var out []telemetry.Reading
 	for rows.Next() {
-		var c telemetry.Chunk
-		if err := rows.Scan(&c.DeviceID, &c.Measurement, &c.StartTS, &c.EndTS, &c.Count, &c.Data); err != nil {
-			return nil, fmt.Errorf("telemetry last chunks: %w", err)
+		var r telemetry.Reading
+		if err := rows.Scan(&r.DeviceID, &r.Measurement, &r.TS, &r.Value); err != nil {
+			return nil, fmt.Errorf("telemetry latest compacted: %w", err)
 		}
-		out = append(out, c)
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }

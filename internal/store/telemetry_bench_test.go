@@ -110,7 +110,7 @@ func BenchmarkTelemetryGroupStreets(b *testing.B) {
 			pts := []telemetry.Point{{TS: hs + 1000, Value: float64(d % 50)}, {TS: hs + 1_801_000, Value: float64(h)}}
 			data, _ := telemetry.EncodeChunk(pts)
 			roll := telemetry.Rollup{DeviceID: dev, Measurement: "pm25", Bucket: hs, Count: 60, Min: 1, Max: 80, Sum: 60 * 35, Last: float64(h), LastTS: hs + 3_590_000}
-			cs = append(cs, telemetry.Compaction{Key: telemetry.SeriesKey{DeviceID: dev, Measurement: "pm25"}, HourStart: hs, RawTo: hs + 3600_000,
+			cs = append(cs, telemetry.Compaction{Key: telemetry.SeriesKey{DeviceID: dev, Measurement: "pm25"}, HourStart: hs,
 				Chunk: telemetry.Chunk{DeviceID: dev, Measurement: "pm25", StartTS: pts[0].TS, EndTS: pts[1].TS, Count: 2, Data: data},
 				Hour:  roll})
 		}
@@ -187,4 +187,100 @@ func BenchmarkTelemetryAppend(b *testing.B) {
 			b.ReportMetric(float64(st.Appended)/math.Max(1, float64(st.Commits)), "points/commit")
 		})
 	}
+}
+
+// BenchmarkTelemetryStorageBytes stores one day of one-minute water-level readings (0.1 cm,
+// timestamps jittered by σ = 150 ms) for 100 devices through the Service, compacts them, and
+// reports the bytes per point of each tier's payload and of the telemetry tables in the
+// SQLite file after VACUUM. "on-the-minute" devices report at :00 so jitter moves some
+// readings into the previous minute (minute rollups then hold 0, 1 or 2 points);
+// "own-schedule" devices report at :17 of each minute.
+func BenchmarkTelemetryStorageBytes(b *testing.B) {
+	for _, offset := range []int64{0, 17_000} {
+		name := "on-the-minute"
+		if offset != 0 {
+			name = "own-schedule"
+		}
+		b.Run(name, func(b *testing.B) { benchStorage(b, offset) })
+	}
+}
+
+func benchStorage(b *testing.B, offset int64) {
+	for b.Loop() {
+		ctx := context.Background()
+		db := storetest.SQLite(b)
+		svc := openBenchService(b, db, benchT0+25*3600_000)
+		r := rand.New(rand.NewPCG(3, 4))
+		points := 0
+		for d := 0; d < 100; d++ {
+			rs := make([]telemetry.Reading, 0, 1440)
+			for i := int64(0); i < 1440; i++ {
+				ts := benchT0 + offset + i*60_000 + int64(r.NormFloat64()*150)
+				v := math.Round((120+15*math.Sin(2*math.Pi*float64(i)/1440)+r.NormFloat64()*0.4)*10) / 10
+				rs = append(rs, telemetry.Reading{DeviceID: fmt.Sprintf("wl-%04d", d), Measurement: "level_cm", TS: ts, Value: v})
+			}
+			if err := svc.Append(ctx, rs); err != nil {
+				b.Fatal(err)
+			}
+			points += len(rs)
+		}
+		if err := svc.Compact(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for _, t := range []struct{ name, q string }{
+			{"chunk-B/point", `SELECT COALESCE(SUM(LENGTH(data)), 0) FROM telemetry_chunks`},
+			{"minute-rollup-B/point", `SELECT COALESCE(SUM(LENGTH(data)), 0) FROM telemetry_rollup_minute`},
+			{"hour-rollup-B/point", `SELECT COALESCE(SUM(LENGTH(data)), 0) FROM telemetry_rollup_hour`},
+		} {
+			var n int64
+			if err := db.QueryRow(ctx, t.q).Scan(&n); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(n)/float64(points), t.name)
+		}
+		if _, err := db.Exec(ctx, `VACUUM`); err != nil {
+			b.Fatal(err)
+		}
+		var pages, size int64
+		db.QueryRow(ctx, `PRAGMA page_count`).Scan(&pages)
+		db.QueryRow(ctx, `PRAGMA page_size`).Scan(&size)
+		var other int64 // pages of the other subsystems' empty tables
+		db.QueryRow(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'telemetry%'`).Scan(&other)
+		b.ReportMetric(float64((pages-other)*size)/float64(points), "file-B/point")
+	}
+}
+
+// BenchmarkTelemetryAppendFleet: appends shaped like the ingest pipeline's: 4 concurrent
+// callers, each call 5,000 readings (2,500 devices × 2 measurements) of a fleet of 10,000
+// devices reporting once a minute, timestamps advancing with the rounds.
+func BenchmarkTelemetryAppendFleet(b *testing.B) {
+	db := storetest.SQLite(b)
+	svc := openBenchService(b, db, benchT0)
+	const devices, perCall = 10_000, 2_500
+	var round atomic.Int64
+	b.SetParallelism(2) // 4 callers on 2 cores
+	b.ResetTimer()
+	cpu0 := telemetryCPU()
+	b.RunParallel(func(pb *testing.PB) {
+		rs := make([]telemetry.Reading, 0, 2*perCall)
+		for pb.Next() {
+			n := round.Add(1) - 1
+			first := int(n%(devices/perCall)) * perCall
+			ts := benchT0 + (n/(devices/perCall))*60_000
+			rs = rs[:0]
+			for d := first; d < first+perCall; d++ {
+				dev := fmt.Sprintf("dev-%05d", d)
+				t := ts + int64(d%60)*1000
+				rs = append(rs, telemetry.Reading{DeviceID: dev, Measurement: "level_cm", TS: t, Value: float64(d%500) / 10},
+					telemetry.Reading{DeviceID: dev, Measurement: "battery", TS: t, Value: 87})
+			}
+			if err := svc.Append(context.Background(), rs); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	points := float64(b.N * 2 * perCall)
+	b.ReportMetric(points/b.Elapsed().Seconds(), "points/s")
+	b.ReportMetric(float64(telemetryCPU()-cpu0)/float64(time.Microsecond)/points, "cpu-µs/point")
 }

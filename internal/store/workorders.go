@@ -80,12 +80,12 @@ func firstMedia(o *workorder.Order) string {
 	return ""
 }
 
-// workorderRow returns the values of an INSERT in column order (30 columns).
+// workorderRow returns the values of an INSERT in column order (31 columns).
 func workorderRow(o *workorder.Order, doc string) []any {
 	return []any{o.TrackingNo, o.TokenHash, o.Source, o.Category, o.Subcategory, string(o.Priority), string(o.State), Bool(o.Open()),
 		o.LeadDept, o.Street, o.Community, o.Grid, Bool(o.HasLocation), o.Lon, o.Lat, Millis(o.CreatedAt), Millis(o.UpdatedAt),
 		Millis(o.Deadline), Millis(o.RespondedAt), Millis(o.NextDue), o.DuplicateOf, o.Resolution, o.Description, o.StatusNotes,
-		o.Address, o.AddressID, o.Zipcode, firstMedia(o), o.Version, doc}
+		o.Address, o.AddressID, o.Zipcode, firstMedia(o), Millis(o.ClosedAt), o.Version, doc}
 }
 
 // CreateOrder implements workorder.Repository.
@@ -98,8 +98,8 @@ func (db *DB) CreateOrder(ctx context.Context, o *workorder.Order, evs ...*worko
 	return db.InTx(ctx, func(tx *Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO workorders (tracking_no, token_hash, source, category, subcategory, priority, state, is_open,
 			lead_dept, street, community, grid, has_location, lon, lat, created_at, updated_at, deadline, responded_at, next_due,
-			duplicate_of, resolution, description, status_notes, address, address_id, zipcode, media_url, version, doc)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			duplicate_of, resolution, description, status_notes, address, address_id, zipcode, media_url, closed_at, version, doc)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			workorderRow(o, string(doc))...).Scan(&o.ID)
 		if IsUniqueViolation(err) {
 			return citybrain.Errorf(citybrain.ECONFLICT, "工单号 %s 已存在 / tracking number %s exists", o.TrackingNo, o.TrackingNo)
@@ -125,12 +125,12 @@ func (db *DB) UpdateOrder(ctx context.Context, o *workorder.Order, evs ...*worko
 	err = db.InTx(ctx, func(tx *Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE workorders SET category=?, subcategory=?, priority=?, state=?, is_open=?, lead_dept=?, street=?,
 			community=?, grid=?, has_location=?, lon=?, lat=?, updated_at=?, deadline=?, responded_at=?, next_due=?, duplicate_of=?,
-			resolution=?, description=?, status_notes=?, address=?, address_id=?, zipcode=?, media_url=?,
+			resolution=?, description=?, status_notes=?, address=?, address_id=?, zipcode=?, media_url=?, closed_at=?,
 			version=?, doc=? WHERE id=? AND version=?`,
 			o.Category, o.Subcategory, string(o.Priority), string(o.State), Bool(o.Open()), o.LeadDept, o.Street, o.Community, o.Grid,
 			Bool(o.HasLocation), o.Lon, o.Lat, Millis(o.UpdatedAt), Millis(o.Deadline), Millis(o.RespondedAt), Millis(o.NextDue),
 			o.DuplicateOf, o.Resolution, o.Description, o.StatusNotes, o.Address, o.AddressID, o.Zipcode, firstMedia(o),
-			next.Version, string(doc), o.ID, o.Version)
+			Millis(o.ClosedAt), next.Version, string(doc), o.ID, o.Version)
 		if err != nil {
 			return fmt.Errorf("update work order: %w", err)
 		}
@@ -273,6 +273,25 @@ func workorderWhere(f workorder.Filter) (string, []any) {
 	if !f.To.IsZero() {
 		conds = append(conds, "created_at<?")
 		args = append(args, Millis(f.To))
+	}
+	if f.Area != "" {
+		conds = append(conds, "(grid=? OR community=? OR street=?)")
+		args = append(args, f.Area, f.Area, f.Area)
+	}
+	if !f.ClosedFrom.IsZero() {
+		conds = append(conds, "closed_at>=?")
+		args = append(args, Millis(f.ClosedFrom))
+	}
+	if !f.ClosedTo.IsZero() {
+		conds = append(conds, "closed_at>0 AND closed_at<?")
+		args = append(args, Millis(f.ClosedTo))
+	}
+	if len(f.Priorities) > 0 {
+		p := make([]string, len(f.Priorities))
+		for i, x := range f.Priorities {
+			p[i] = string(x)
+		}
+		in("priority", p)
 	}
 	for _, c := range []struct{ col, v string }{{"lead_dept", f.LeadDept}, {"street", f.Street}, {"community", f.Community}, {"grid", f.Grid}, {"source", f.Source}} {
 		if c.v != "" {
@@ -424,6 +443,58 @@ func (db *DB) CountOrders(ctx context.Context, f workorder.Filter) (int, error) 
 	return n, err
 }
 
+// PublicUpdates implements workorder.Repository.
+func (db *DB) PublicUpdates(ctx context.Context, from, to time.Time, limit int) ([]workorder.Update, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := db.Query(ctx, `SELECT e.id, e.order_id, w.tracking_no, e.doc FROM workorder_events e JOIN workorders w ON w.id=e.order_id
+		WHERE e.public=1 AND e.at>=? AND e.at<? ORDER BY e.at, e.id LIMIT ?`, Millis(from), Millis(to), limit)
+	if err != nil {
+		return nil, fmt.Errorf("public updates: %w", err)
+	}
+	defer rows.Close()
+	var out []workorder.Update
+	for rows.Next() {
+		var u workorder.Update
+		var doc string
+		var id, orderID int64
+		if err := rows.Scan(&id, &orderID, &u.TrackingNo, &doc); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(doc), &u.Event); err != nil {
+			return nil, fmt.Errorf("decode event %d: %w", id, err)
+		}
+		u.ID, u.OrderID = id, orderID
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// CountBy implements workorder.Repository.
+func (db *DB) CountBy(ctx context.Context, f workorder.Filter, by workorder.GroupBy) (map[string]int, error) {
+	if !by.Valid() {
+		return nil, citybrain.FieldError("by", "cannot count by %q", by)
+	}
+	where, args := workorderWhere(f)
+	col := string(by) // a whitelisted column name
+	rows, err := db.Query(ctx, `SELECT `+col+`, COUNT(*) FROM workorders`+where+` GROUP BY `+col, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count work orders: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}
+
 // DueOrders implements workorder.Repository.
 func (db *DB) DueOrders(ctx context.Context, t time.Time, limit int) ([]*workorder.Order, error) {
 	if limit <= 0 {
@@ -533,7 +604,7 @@ func (db *DB) TrainingExamples(ctx context.Context, limit int) ([]workorder.Trai
 // BulkInsertOrders stores many orders in batches without events (benchmarks and imports).
 // Each order needs TrackingNo and TokenHash set; IDs are assigned.
 func (db *DB) BulkInsertOrders(ctx context.Context, orders []*workorder.Order) error {
-	const cols = 30
+	const cols = 31
 	const batch = 1000
 	for start := 0; start < len(orders); start += batch {
 		end := min(start+batch, len(orders))
@@ -550,7 +621,7 @@ func (db *DB) BulkInsertOrders(ctx context.Context, orders []*workorder.Order) e
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO workorders (tracking_no, token_hash, source, category, subcategory, priority, state, is_open,
 				lead_dept, street, community, grid, has_location, lon, lat, created_at, updated_at, deadline, responded_at, next_due,
-				duplicate_of, resolution, description, status_notes, address, address_id, zipcode, media_url, version, doc)
+				duplicate_of, resolution, description, status_notes, address, address_id, zipcode, media_url, closed_at, version, doc)
 				VALUES `+Placeholders(len(chunk), cols), args...)
 			return err
 		})
@@ -559,4 +630,32 @@ func (db *DB) BulkInsertOrders(ctx context.Context, orders []*workorder.Order) e
 		}
 	}
 	return nil
+}
+
+var _ workorder.MediaRepository = (*DB)(nil)
+
+// PutMedia implements workorder.MediaRepository.
+func (db *DB) PutMedia(ctx context.Context, m *workorder.Media) error {
+	_, err := db.Exec(ctx, `INSERT INTO workorder_media (id, content_type, size, sha256, uploaded_by, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.ContentType, m.Size, m.SHA256, m.UploadedBy, Millis(m.CreatedAt), m.Data)
+	if IsUniqueViolation(err) {
+		return citybrain.Errorf(citybrain.ECONFLICT, "media %s exists", m.ID)
+	}
+	return err
+}
+
+// GetMedia implements workorder.MediaRepository.
+func (db *DB) GetMedia(ctx context.Context, id string) (*workorder.Media, error) {
+	var m workorder.Media
+	var created int64
+	err := db.QueryRow(ctx, `SELECT id, content_type, size, sha256, uploaded_by, created_at, data FROM workorder_media WHERE id=?`, id).
+		Scan(&m.ID, &m.ContentType, &m.Size, &m.SHA256, &m.UploadedBy, &created, &m.Data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, citybrain.Errorf(citybrain.ENOTFOUND, "照片不存在 / photo %s not found", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.CreatedAt = Time(created)
+	return &m, nil
 }

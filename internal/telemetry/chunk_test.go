@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -304,8 +305,100 @@ func FuzzDecodeRollupBlock(f *testing.F) {
 	b, _ := EncodeRollupBlock(ResMinute, t0, []Rollup{{Bucket: t0 + minuteMs, Count: 3, Sum: 1}})
 	f.Add(b)
 	f.Add([]byte{1, 60})
+	f.Add([]byte{1, 1, 0, 1})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_ = DecodeRollupBlock(ResMinute, t0, data, func(Rollup) {})
 		_ = DecodeRollupBlock(ResHour, t0, data, func(Rollup) {})
+		var rs []Rollup
+		if err := DecodeRollupBlock(ResMinute, t0, data, func(r Rollup) { rs = append(rs, r) }); err != nil || data[0] != rollupBlockVersion {
+			return
+		}
+		enc, err := EncodeRollupBlock(ResMinute, t0, rs)
+		if err != nil {
+			t.Fatalf("decoded rollups do not re-encode: %v", err)
+		}
+		var again []Rollup
+		if err := DecodeRollupBlock(ResMinute, t0, enc, func(r Rollup) { again = append(again, r) }); err != nil || len(again) != len(rs) {
+			t.Fatalf("re-encoded block: %d rollups, %v", len(again), err)
+		}
+		for i := range rs {
+			a, b := rs[i], again[i]
+			if a.Bucket != b.Bucket || a.Count != b.Count || a.LastTS != b.LastTS || !same(a.Min, b.Min) || !same(a.Max, b.Max) || !same(a.Sum, b.Sum) || !same(a.Last, b.Last) {
+				t.Fatalf("rollup %d: %+v became %+v", i, a, b)
+			}
+		}
 	})
+}
+
+func TestRollupBlockShapes(t *testing.T) {
+	hourStart := t0 + 5*hourMs
+	var single, mixed []Rollup
+	for i := int64(0); i < 60; i++ {
+		v := roundTo(120+float64(i%7)/10, 1)
+		r := Rollup{Bucket: hourStart + i*minuteMs, Count: 1, Min: v, Max: v, Sum: v, Last: v, LastTS: hourStart + i*minuteMs + 29_850 + i}
+		single = append(single, r)
+		if i == 30 {
+			r.Count, r.Sum, r.Max = 2, 2*v+0.1, v+0.1
+		}
+		mixed = append(mixed, r)
+	}
+	for _, c := range []struct {
+		name     string
+		rs       []Rollup
+		maxBytes int
+	}{{"single", single, 3 * 60}, {"mixed", mixed, 3*60 + 40}, {"empty", nil, 30}} {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := EncodeRollupBlock(ResMinute, hourStart, c.rs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d rollups in %d bytes", len(c.rs), len(b))
+			if len(b) > c.maxBytes {
+				t.Errorf("%d bytes, want at most %d", len(b), c.maxBytes)
+			}
+			var got []Rollup
+			if err := DecodeRollupBlock(ResMinute, hourStart, b, func(r Rollup) { got = append(got, r) }); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(c.rs) {
+				t.Fatalf("decoded %d rollups, want %d", len(got), len(c.rs))
+			}
+			for i := range got {
+				if got[i] != c.rs[i] {
+					t.Fatalf("rollup %d = %+v, want %+v", i, got[i], c.rs[i])
+				}
+			}
+		})
+	}
+}
+
+// TestRollupBlockV1 decodes a block in the first layout, which databases written by earlier
+// builds hold: two minute slots.
+func TestRollupBlockV1(t *testing.T) {
+	b := []byte{1, 2}
+	for _, slot := range []struct {
+		idx, count uint64
+		v          float64
+		off        int64
+	}{{0, 1, 12.5, 30_000}, {7, 2, -3, 59_999}} {
+		b = binary.AppendUvarint(b, slot.idx)
+		b = binary.AppendUvarint(b, slot.count)
+		for range 4 {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(slot.v))
+		}
+		b = binary.AppendVarint(b, slot.off)
+	}
+	var got []Rollup
+	if err := DecodeRollupBlock(ResMinute, t0, b, func(r Rollup) { got = append(got, r) }); err != nil {
+		t.Fatal(err)
+	}
+	want := []Rollup{
+		{Bucket: t0, Count: 1, Min: 12.5, Max: 12.5, Sum: 12.5, Last: 12.5, LastTS: t0 + 30_000},
+		{Bucket: t0 + 7*minuteMs, Count: 2, Min: -3, Max: -3, Sum: -3, Last: -3, LastTS: t0 + 7*minuteMs + 59_999},
+	}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("decoded %+v, want %+v", got, want)
+	}
+	if err := DecodeRollupBlock(ResMinute, t0, b[:len(b)-3], func(Rollup) {}); !errors.Is(err, ErrCorruptChunk) {
+		t.Fatalf("truncated v1 block: %v", err)
+	}
 }

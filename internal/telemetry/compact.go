@@ -66,6 +66,12 @@ func (s *Service) compactPass(ctx context.Context) error {
 		if len(keys) < s.opt.CompactSlice {
 			return done()
 		}
+		select {
+		case <-s.closing: // finish later: what is not compacted stays in raw
+			s.lateArrival = true
+			return nil
+		default:
+		}
 	}
 }
 
@@ -109,7 +115,10 @@ func (s *Service) compactSeries(ctx context.Context, k SeriesKey, before int64) 
 		if err != nil {
 			return nil, err
 		}
-		c.RawTo = min(h+hourMs, before)
+		c.RawTS = make([]int64, len(hourPts))
+		for i, p := range hourPts {
+			c.RawTS[i] = p.TS
+		}
 		out = append(out, c)
 	}
 	return out, nil
@@ -152,7 +161,6 @@ func buildCompaction(k SeriesKey, hour int64, pts []Point) (Compaction, error) {
 	c := Compaction{
 		Key:       k,
 		HourStart: hour,
-		RawTo:     hour + hourMs,
 		Chunk: Chunk{DeviceID: k.DeviceID, Measurement: k.Measurement,
 			StartTS: pts[0].TS, EndTS: pts[len(pts)-1].TS, Count: len(pts), Data: data},
 		Hour: Rollup{DeviceID: k.DeviceID, Measurement: k.Measurement, Bucket: hour},

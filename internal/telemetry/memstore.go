@@ -14,6 +14,7 @@ type MemStore struct {
 	chunks map[SeriesKey][]Chunk // sorted by StartTS
 	minute map[SeriesKey]map[int64]Rollup
 	hour   map[SeriesKey]map[int64]Rollup
+	latest map[SeriesKey]Point // latest compacted point per series
 }
 
 var _ Store = (*MemStore)(nil)
@@ -25,6 +26,7 @@ func NewMemStore() *MemStore {
 		chunks: map[SeriesKey][]Chunk{},
 		minute: map[SeriesKey]map[int64]Rollup{},
 		hour:   map[SeriesKey]map[int64]Rollup{},
+		latest: map[SeriesKey]Point{},
 	}
 }
 
@@ -139,11 +141,12 @@ func (m *MemStore) ApplyCompactions(ctx context.Context, cs []Compaction) error 
 			m.hour[c.Key] = hrs
 		}
 		hrs[c.HourStart] = c.Hour
+		if l, ok := m.latest[c.Key]; !ok || c.Hour.LastTS > l.TS {
+			m.latest[c.Key] = Point{c.Hour.LastTS, c.Hour.Last}
+		}
 
-		for ts := range m.raw[c.Key] {
-			if ts >= c.HourStart && ts < c.RawTo {
-				delete(m.raw[c.Key], ts)
-			}
+		for _, ts := range c.RawTS {
+			delete(m.raw[c.Key], ts)
 		}
 		if len(m.raw[c.Key]) == 0 {
 			delete(m.raw, c.Key)
@@ -278,21 +281,13 @@ func (m *MemStore) LatestRaw(ctx context.Context) ([]Reading, error) {
 	return out, nil
 }
 
-// LastChunks implements Store.
-func (m *MemStore) LastChunks(ctx context.Context) ([]Chunk, error) {
+// LatestCompacted implements Store.
+func (m *MemStore) LatestCompacted(ctx context.Context) ([]Reading, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	var out []Chunk
-	for _, cs := range m.chunks {
-		if len(cs) > 0 {
-			best := cs[0]
-			for _, c := range cs[1:] {
-				if c.EndTS > best.EndTS {
-					best = c
-				}
-			}
-			out = append(out, best)
-		}
+	out := make([]Reading, 0, len(m.latest))
+	for k, p := range m.latest {
+		out = append(out, Reading{k.DeviceID, k.Measurement, p.TS, p.Value})
 	}
 	return out, nil
 }

@@ -137,6 +137,10 @@ func tooManyPoints(max int) error {
 	return citybrain.Errorf(citybrain.ETOOLARGE, "结果超过 %d 个点，请缩小时间范围或加大步长 more than %d points: narrow the range or set a larger step", max, max)
 }
 
+// maxRawGroupDevices bounds group queries that must read raw points and chunks device by
+// device (steps that are not whole minutes).
+const maxRawGroupDevices = 1000
+
 // aggregate plans and runs a bucketed query for groups of devices.
 func (s *Service) aggregate(ctx context.Context, groups map[string][]string, measurement string, from, to, step int64, agg string) (map[string][]Point, error) {
 	from = bucketOf(from, step)
@@ -166,6 +170,13 @@ func (s *Service) aggregate(ctx context.Context, groups map[string][]string, mea
 		}
 		parts = [][]Bucket{rb, raw}
 	default:
+		n := 0
+		for _, devs := range groups {
+			n += len(devs)
+		}
+		if n > maxRawGroupDevices {
+			return nil, citybrain.Errorf(citybrain.ETOOLARGE, "步长不是整分钟时最多聚合 %d 台设备 steps that are not whole minutes aggregate at most %d devices (got %d): use a step of 1m or more", maxRawGroupDevices, maxRawGroupDevices, n)
+		}
 		var bs []Bucket
 		for g, devs := range groups {
 			acc := map[int64]*Bucket{}

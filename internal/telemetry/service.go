@@ -155,18 +155,11 @@ func (s *Service) loadLatest(ctx context.Context) error {
 		return fmt.Errorf("telemetry: load latest: %w", err)
 	}
 	s.updateLatest(raw)
-	chunks, err := s.store.LastChunks(ctx)
+	done, err := s.store.LatestCompacted(ctx)
 	if err != nil {
-		return fmt.Errorf("telemetry: load latest chunks: %w", err)
+		return fmt.Errorf("telemetry: load latest compacted: %w", err)
 	}
-	for _, c := range chunks {
-		pts, err := DecodeChunk(c.Data)
-		if err != nil || len(pts) == 0 {
-			continue // a corrupt chunk must not stop the platform; queries report it
-		}
-		p := pts[len(pts)-1]
-		s.updateLatest([]Reading{{c.DeviceID, c.Measurement, p.TS, p.Value}})
-	}
+	s.updateLatest(done)
 	return nil
 }
 

@@ -309,6 +309,19 @@ func TestQueryValidation(t *testing.T) {
 	if _, err := s.QueryGroup(ctx, GroupQuery{Groups: map[string][]string{"a": {"d"}}, Measurement: "m", From: from, To: to}); citybrain.ErrorField(err) != "step" {
 		t.Fatalf("QueryGroup without step = %v", err)
 	}
+	many := make([]string, maxRawGroupDevices+1)
+	for i := range many {
+		many[i] = fmt.Sprint("d", i)
+	}
+	for _, c := range []struct {
+		step time.Duration
+		code string
+	}{{30 * time.Second, citybrain.ETOOLARGE}, {time.Minute, ""}} {
+		_, err := s.QueryGroup(ctx, GroupQuery{Groups: map[string][]string{"a": many}, Measurement: "m", From: from, To: to, Step: c.step})
+		if citybrain.ErrorCode(err) != c.code {
+			t.Fatalf("QueryGroup of %d devices, step %v = %v, want code %q", len(many), c.step, err, c.code)
+		}
+	}
 	// Too many raw points.
 	var rs []Reading
 	for i := 0; i < 101; i++ {

@@ -1,13 +1,23 @@
 // Package telemetry owns the platform's time series: the live state (latest value and
 // last-seen time per device and measurement, held in memory and loaded at start), the
-// durable history (recent raw points, older points in Gorilla-compressed chunks, per-minute
-// and per-hour rollups) and the queries over it, per device or aggregated across groups of
-// devices.
+// durable history and the queries over it, per device or aggregated across groups of devices
+// (per street, community, grid or profile).
+//
+// History has three tiers behind the Store interface. Append writes readings to a raw table
+// (deduplicated on device, measurement and timestamp). A compactor moves raw points older
+// than a few minutes into per-hour chunks compressed Gorilla-style (delta-of-delta
+// timestamps; XOR floats, or scaled-decimal deltas when values are exact decimals, about
+// 2.5 bytes per point on sensor data) and into per-minute and per-hour rollups (count, min,
+// max, sum, last), deleting the raw points in the same transaction, so every point is in
+// exactly one tier. Retention deletes raw points and chunks after 30 days and rollups after
+// 2 years (configurable). Queries with steps of whole minutes or hours read rollups plus the
+// few raw points not yet compacted; other queries read chunks and raw points.
 //
 // Concurrency: a Service is safe for concurrent use. Every write to the Store (appends,
 // compaction, retention) is made by the Service's single writer goroutine, which
-// group-commits concurrent Append calls in one transaction; reads (Query, QueryGroup) go to
-// the Store concurrently with it. Latest is served from memory under a read lock.
+// group-commits concurrent Append calls in one transaction through a bounded queue (a full
+// queue blocks Append until its context ends: backpressure, never a dropped reading); reads
+// (Query, QueryGroup) go to the Store concurrently with it. Latest is served from memory.
 //
 // The package does not import database/sql or net/http: storage is the Store interface
 // declared here, implemented by internal/store (SQLite, PostgreSQL) and by MemStore.
@@ -137,13 +147,14 @@ type Rollup struct {
 	LastTS      int64 // timestamp of Last; lets "last" combine across devices
 }
 
-// Compaction moves one series' raw points of one hour, up to RawTo, into the hour's chunk
-// and rollups (an open hour is compacted piecewise: the chunk and rollups then cover the
-// points compacted so far).
+// Compaction moves raw points of one series and hour into the hour's chunk and rollups (an
+// open hour is compacted piecewise: the chunk and rollups then cover the points compacted so
+// far). Exactly the raw points it consumed are deleted, so a reading inserted meanwhile (by
+// another node sharing the database) is never deleted unseen.
 type Compaction struct {
 	Key       SeriesKey
 	HourStart int64
-	RawTo     int64    // raw points of Key in [HourStart, RawTo) are deleted; RawTo <= HourStart+1h
+	RawTS     []int64  // timestamps of the raw points of Key consumed; exactly these are deleted
 	Chunk     Chunk    // replaces every chunk of Key whose StartTS lies in the hour
 	Minutes   []Rollup // replace every minute rollup of Key in the hour
 	Hour      Rollup   // replaces the hour rollup of Key at HourStart
@@ -199,7 +210,7 @@ type Store interface {
 	// than after, that have raw points with ts < before.
 	RawSeries(ctx context.Context, before int64, after SeriesKey, limit int) ([]SeriesKey, error)
 	// ApplyCompactions atomically, for each compaction: replaces the chunk and the rollups
-	// of its series-hour and deletes the series' raw points in [HourStart, RawTo).
+	// of its series-hour and deletes the series' raw points at RawTS.
 	ApplyCompactions(ctx context.Context, cs []Compaction) error
 	// AggregateRaw folds raw-table points (not chunks) into buckets.
 	AggregateRaw(ctx context.Context, req AggRequest) ([]Bucket, error)
@@ -209,6 +220,8 @@ type Store interface {
 	DeleteBefore(ctx context.Context, c Cutoffs) error
 	// LatestRaw returns, per series in the raw table, its point with the greatest ts.
 	LatestRaw(ctx context.Context) ([]Reading, error)
-	// LastChunks returns, per series, its chunk with the greatest EndTS.
-	LastChunks(ctx context.Context) ([]Chunk, error)
+	// LatestCompacted returns, per series, the latest point that ApplyCompactions moved out
+	// of the raw table (the Hour rollup's Last and LastTS), so that the latest values load
+	// at start without scanning history.
+	LatestCompacted(ctx context.Context) ([]Reading, error)
 }

@@ -18,7 +18,13 @@ const (
 	UrgencyNormal    = "normal"    // 一般
 )
 
-var urgencies = [...]string{UrgencyNormal, UrgencyUrgent, UrgencyEmergency}
+// urgencyLevels lists the urgency classes in the urgency model's order.
+func urgencyLevels() []string { return []string{UrgencyNormal, UrgencyUrgent, UrgencyEmergency} }
+
+// UrgencyLevelsZh maps each urgency to its Chinese name, for user interfaces.
+func UrgencyLevelsZh() map[string]string {
+	return map[string]string{UrgencyNormal: "一般", UrgencyUrgent: "较急", UrgencyEmergency: "紧急"}
+}
 
 // Result is the assistant's proposal for one report.
 type Result struct {
@@ -66,6 +72,7 @@ var (
 type Classifier struct {
 	tax     *Taxonomy
 	codes   []string
+	levels  []string // urgency classes in the urgency model's order
 	cat     *softmaxModel
 	urg     *softmaxModel
 	rules   []urgencyRule
@@ -115,6 +122,22 @@ func New() (*Classifier, error) {
 	return Train(tax, SplitOf(all, SplitTrain))
 }
 
+// NewWith trains a Classifier on the embedded training split plus extra examples, for
+// example the categories people chose in the human triage queue (the issue's "the human's
+// choice is recorded as a training example"). Extra examples are used as they are; their
+// Split field is ignored.
+func NewWith(extra []Example) (*Classifier, error) {
+	tax, err := DefaultTaxonomy()
+	if err != nil {
+		return nil, err
+	}
+	all, err := Examples()
+	if err != nil {
+		return nil, err
+	}
+	return Train(tax, append(SplitOf(all, SplitTrain), extra...))
+}
+
 // Train fits a Classifier on the examples. Every example's category must be in the
 // taxonomy; an empty urgency counts as normal.
 func Train(tax *Taxonomy, examples []Example) (*Classifier, error) {
@@ -127,7 +150,7 @@ func Train(tax *Taxonomy, examples []Example) (*Classifier, error) {
 		idx[c] = i
 	}
 	uidx := map[string]int{}
-	for i, u := range urgencies {
+	for i, u := range urgencyLevels() {
 		uidx[u] = i
 	}
 	feats := make([][]uint64, len(examples))
@@ -151,12 +174,14 @@ func Train(tax *Taxonomy, examples []Example) (*Classifier, error) {
 		feats[i], ys[i], us[i] = fs, y, u
 	}
 	p := defaultTrainParams()
+	levels := urgencyLevels()
 	c := &Classifier{
-		tax:   tax,
-		codes: codes,
-		cat:   trainSoftmax(feats, ys, len(codes), p),
-		urg:   trainSoftmax(feats, us, len(urgencies), urgencyParams(p)),
-		rules: emergencyRules(),
+		tax:    tax,
+		codes:  codes,
+		levels: levels,
+		cat:    trainSoftmax(feats, ys, len(codes), p),
+		urg:    trainSoftmax(feats, us, len(levels), urgencyParams(p)),
+		rules:  emergencyRules(),
 
 		temperature: calibrationTemperature,
 	}
@@ -231,7 +256,7 @@ func (c *Classifier) Classify(text string) Result {
 			ub = i
 		}
 	}
-	urgency := urgencies[ub]
+	urgency := c.levels[ub]
 	if w := c.matchEmergency(norm); w != "" {
 		urgency = UrgencyEmergency
 		reasons = append(reasons, "紧急词: "+w)

@@ -33,6 +33,7 @@ type classifyOutput struct {
 	Reasons        []string        `json:"reasons,omitempty"`
 	Alternatives   []Alternative   `json:"alternatives,omitempty"`
 	Source         string          `json:"source,omitempty"`
+	Fallback       string          `json:"fallback,omitempty"`
 	Error          string          `json:"error,omitempty"`
 }
 
@@ -143,6 +144,6 @@ func classifyOne(ctx context.Context, t Triager, n int, line []byte, tooLong boo
 	conf := res.Confidence
 	o.Category, o.CategoryNameZh, o.Confidence = res.Category, res.CategoryNameZh, &conf
 	o.Urgency, o.Department, o.DepartmentZh = res.Urgency, res.Department, res.DepartmentZh
-	o.Reasons, o.Alternatives, o.Source = res.Reasons, res.Alternatives, res.Source
+	o.Reasons, o.Alternatives, o.Source, o.Fallback = res.Reasons, res.Alternatives, res.Source, res.Fallback
 	return o
 }

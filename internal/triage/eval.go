@@ -148,9 +148,38 @@ func (ev Evaluation) Markdown(tax *Taxonomy) string {
 		cat, _ := tax.Category(m.Category)
 		fmt.Fprintf(&b, "| %s | %s | %d | %.2f | %.2f | %.2f |\n", m.Category, cat.NameZh, m.Support, m.Precision, m.Recall, m.F1)
 	}
-	b.WriteString("\nConfusions (true → predicted, count):\n\n")
+	b.WriteString("\nConfusions (true → predicted, count), those seen at least twice:\n\n")
+	singles := 0
 	for _, cf := range ev.Confusions {
+		if cf.Count < 2 {
+			singles++
+			continue
+		}
 		fmt.Fprintf(&b, "- %s → %s: %d\n", cf.True, cf.Predicted, cf.Count)
+	}
+	fmt.Fprintf(&b, "- and %d other pairs seen once.\n", singles)
+	b.WriteString("\nConfusion table (rows: true category, columns: predicted, numbered as the rows):\n\n| # | true \\ predicted |")
+	for i := range ev.Codes {
+		fmt.Fprintf(&b, " %d |", i+1)
+	}
+	b.WriteString("\n|---:|---|")
+	for range ev.Codes {
+		b.WriteString("---:|")
+	}
+	b.WriteString("\n")
+	for i, code := range ev.Codes {
+		fmt.Fprintf(&b, "| %d | %s |", i+1, code)
+		for j := range ev.Codes {
+			switch {
+			case ev.Matrix[i][j] == 0:
+				b.WriteString(" · |")
+			case i == j:
+				fmt.Fprintf(&b, " **%d** |", ev.Matrix[i][j])
+			default:
+				fmt.Fprintf(&b, " %d |", ev.Matrix[i][j])
+			}
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

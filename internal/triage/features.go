@@ -59,12 +59,14 @@ func isWordRune(r rune) bool {
 // extract appends the features of the normalised text t to buf: Han character uni-, bi-
 // and trigrams within runs of Han characters (punctuation breaks a run), and ASCII words
 // (numbers folded to one token). The result is deduplicated by hash, keeping the first span.
-func extract(t string, buf []gram) []gram { return extractWith(t, buf, defaultFeatures) }
+func extract(t string, buf []gram) []gram { return extractWith(t, buf, defaultFeatures()) }
 
 // featureSet selects the n-gram kinds.
 type featureSet struct{ uni, bi, tri, skip, four bool }
 
-var defaultFeatures = featureSet{uni: true, bi: true, tri: true}
+// defaultFeatures are the n-gram kinds the classifier uses: uni-, bi- and trigrams. Skip-
+// bigrams and 4-grams were tried and did not help.
+func defaultFeatures() featureSet { return featureSet{uni: true, bi: true, tri: true} }
 
 func extractWith(t string, buf []gram, fset featureSet) []gram {
 	out := buf[:0]

@@ -19,11 +19,12 @@ type trainParams struct {
 	epochs int
 	lr     float64 // initial learning rate
 	l2     float64 // L2 penalty applied to the active rows at each step
+	minDF  int32   // features in fewer training reports are dropped
 	seed   uint64
 }
 
 func defaultTrainParams() trainParams {
-	return trainParams{epochs: 8, lr: 8, l2: 1e-4, seed: 20261128}
+	return trainParams{epochs: 8, lr: 8, l2: 1e-4, minDF: 1, seed: 20261128}
 }
 
 // urgencyParams are the parameters of the three-class urgency model: fewer classes and
@@ -37,6 +38,7 @@ func urgencyParams(p trainParams) trainParams {
 type sample struct {
 	rows []int32
 	y    int
+	n    int // number of features of the report, kept or not (for the 1/sqrt(n) value)
 }
 
 // trainSoftmax fits the model by stochastic gradient descent with a decaying rate. Each
@@ -46,18 +48,32 @@ type sample struct {
 // and filler words among them, are held back most).
 func trainSoftmax(feats [][]uint64, ys []int, k int, p trainParams) *softmaxModel {
 	m := &softmaxModel{k: k, vocab: map[uint64]int32{}, b: make([]float64, k)}
+	// With minDF > 1, features seen in fewer reports are left out (off by default: it did
+	// not change held-out accuracy and costs a counting pass).
+	var df map[uint64]int32
+	if p.minDF > 1 {
+		df = make(map[uint64]int32)
+		for _, fs := range feats {
+			for _, h := range fs {
+				df[h]++
+			}
+		}
+	}
 	samples := make([]sample, len(feats))
 	for i, fs := range feats {
-		rows := make([]int32, len(fs))
-		for j, h := range fs {
+		rows := make([]int32, 0, len(fs))
+		for _, h := range fs {
+			if df != nil && df[h] < p.minDF {
+				continue
+			}
 			r, ok := m.vocab[h]
 			if !ok {
 				r = int32(len(m.vocab))
 				m.vocab[h] = r
 			}
-			rows[j] = r
+			rows = append(rows, r)
 		}
-		samples[i] = sample{rows: rows, y: ys[i]}
+		samples[i] = sample{rows: rows, y: ys[i], n: len(fs)}
 	}
 	m.w = make([]float32, len(m.vocab)*k)
 	rng := rand.New(rand.NewPCG(p.seed, p.seed+1))
@@ -69,22 +85,26 @@ func trainSoftmax(feats [][]uint64, ys []int, k int, p trainParams) *softmaxMode
 	sum := make([]float32, k)
 	grad := make([]float32, k)
 	active := make([]int, 0, k)
+	// easy marks samples the model already got right with a margin; they are visited only
+	// every other epoch, which roughly halves training time for the same held-out accuracy.
+	easy := make([]bool, len(samples))
 	step := 0
 	for ep := 0; ep < p.epochs; ep++ {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, idx := range order {
 			s := samples[idx]
-			if len(s.rows) == 0 {
+			if len(s.rows) == 0 || (easy[idx] && ep%2 == 1) {
 				continue
 			}
 			lr := p.lr / (1 + 0.5*float64(step)/float64(len(samples)))
 			step++
-			x := 1 / math.Sqrt(float64(len(s.rows)))
+			x := 1 / math.Sqrt(float64(s.n))
 			m.sumRows(s.rows, sum)
 			for c := 0; c < k; c++ {
 				probs[c] = m.b[c] + float64(sum[c])*x
 			}
 			softmaxInPlace(probs)
+			easy[idx] = probs[s.y] > 0.98
 			active = active[:0]
 			for c := 0; c < k; c++ {
 				g := probs[c]
@@ -98,6 +118,16 @@ func trainSoftmax(feats [][]uint64, ys []int, k int, p trainParams) *softmaxMode
 				}
 			}
 			decay := float32(1 - lr*p.l2)
+			if len(active) == k {
+				for _, r := range s.rows {
+					row := m.w[int(r)*k : int(r)*k+k]
+					row = row[:len(grad)]
+					for c, w := range row {
+						row[c] = w*decay - grad[c]
+					}
+				}
+				continue
+			}
 			for _, r := range s.rows {
 				row := m.w[int(r)*k : int(r)*k+k]
 				for _, c := range active {
@@ -109,15 +139,14 @@ func trainSoftmax(feats [][]uint64, ys []int, k int, p trainParams) *softmaxMode
 	return m
 }
 
-// sumRows adds up the weight rows into out.
+// sumRows adds up the weight rows into out (len(out) == m.k).
 func (m *softmaxModel) sumRows(rows []int32, out []float32) {
-	k := m.k
-	for c := range out {
-		out[c] = 0
-	}
-	out = out[:k]
+	k := len(out)
+	clear(out)
 	for _, r := range rows {
-		row := m.w[int(r)*k : int(r)*k+k]
+		o := int(r) * k
+		row := m.w[o : o+k : o+k]
+		row = row[:len(out)]
 		for c, w := range row {
 			out[c] += w
 		}

@@ -123,7 +123,7 @@ func TestClassify(t *testing.T) {
 		{"孩子明年上小学，学区怎么划分", "EDUCATION", ""},
 		{"老板拖欠我们三个月工资", "LABOR", ""},
 		{"请问居住证怎么办理", "OTHER", ""},
-		{"ＫＴＶ唱到凌晨两点", "NOISE", ""},
+		{"楼下ＫＴＶ音乐太吵，一直闹到凌晨两点", "NOISE", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.text, func(t *testing.T) {
@@ -147,6 +147,24 @@ func TestClassify(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{"ＫＴＶ": "ktv", "LED屏": "led屏", "１２３４５": "12345", "a\u3000b": "a b", "井盖": "井盖"} {
+		if got := normalize(in); got != want {
+			t.Errorf("normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+	a := extract(normalize("ＫＴＶ太吵"), nil)
+	b := extract(normalize("ktv太吵"), nil)
+	if len(a) != len(b) || len(a) == 0 {
+		t.Fatalf("features differ: %d vs %d", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].h != b[i].h {
+			t.Fatal("full-width and half-width give different features")
+		}
 	}
 }
 
@@ -258,5 +276,21 @@ func TestLazy(t *testing.T) {
 	}
 	if c, err := l.Classifier(); err != nil || c == nil {
 		t.Fatal(err)
+	}
+}
+
+func TestNewWithHumanChoices(t *testing.T) {
+	// A local kind of report the shipped data does not know, taught by triage decisions.
+	text := "共享充电宝押金退不了"
+	var extra []Example
+	for i := 0; i < 30; i++ {
+		extra = append(extra, Example{Text: text, Category: "MARKET"})
+	}
+	c, err := NewWith(extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Classify(text); r.Category != "MARKET" {
+		t.Errorf("after training on decisions: %s", r.Category)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -127,6 +128,9 @@ func (s *Service) apply(ctx context.Context, o *Order, a *citybrain.Actor, roles
 	}
 	if len(req.Attachments) > 20 {
 		return nil, citybrain.FieldError("attachments", "附件过多 at most 20 attachments")
+	}
+	if err := checkMediaRefs("attachments", req.Attachments); err != nil {
+		return nil, err
 	}
 	if len(roles) == 0 {
 		// A move that does not exist is a conflict whoever asks; otherwise out of scope.
@@ -276,7 +280,7 @@ func (s *Service) apply(ctx context.Context, o *Order, a *citybrain.Actor, roles
 		data["rating"] = strconv.Itoa(req.Rating)
 		data["satisfied"] = strconv.FormatBool(sat)
 	case ActReopen:
-		if role == RoleReporter && cfg.ReopenWindow > 0 && now.Sub(o.ClosedAt) > cfg.ReopenWindow {
+		if role == RoleReporter && cfg.ReopenWindow > 0 && now.Sub(o.ClosedAt) > time.Duration(cfg.ReopenWindow) {
 			return nil, citybrain.Errorf(citybrain.ECONFLICT, "已超过可重办期限 too late to reopen (closed %s)", o.ClosedAt.Format(time.RFC3339))
 		}
 		if o.Resolution == ResolutionDuplicate {
@@ -427,10 +431,22 @@ func (s *Service) Get(ctx context.Context, id int64) (*Order, error) {
 	return o, nil
 }
 
+// canRead: the command center, auditors and the system read everything; a unit reads the
+// orders it leads or assists; a worker reads the orders of its area; a citizen reads what
+// they reported.
 func canRead(a *citybrain.Actor, o *Order) bool {
 	switch a.Role {
-	case citybrain.RoleAdmin, citybrain.RoleOperator, citybrain.RoleAuditor, citybrain.RoleDept, citybrain.RoleWorker, RoleSystem:
+	case citybrain.RoleAdmin, citybrain.RoleOperator, citybrain.RoleAuditor, RoleSystem:
 		return true
+	case citybrain.RoleDept:
+		if a.Department != "" && (a.Department == o.LeadDept && (o.LeadDept != StreetOffice || a.Area == "" || a.Area == o.Street) ||
+			slices.Contains(o.AssistDepts, a.Department)) {
+			return true
+		}
+	case citybrain.RoleWorker:
+		if a.Area != "" && (a.Area == o.Grid || a.Area == o.Community || a.Area == o.Street) {
+			return true
+		}
 	}
 	for _, r := range o.Reporters {
 		if a.UserID != 0 && r.UserID == a.UserID {
@@ -507,11 +523,8 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Order, error) {
 	if a == nil {
 		return nil, citybrain.Errorf(citybrain.EUNAUTHORIZED, "请先登录 sign in first")
 	}
-	if !a.Is(citybrain.RoleAdmin, citybrain.RoleOperator, citybrain.RoleAuditor, citybrain.RoleDept, citybrain.RoleWorker) {
-		if a.UserID == 0 {
-			return nil, citybrain.Errorf(citybrain.EFORBIDDEN, "无权查看 not allowed")
-		}
-		f.ReporterID = a.UserID
+	if err := scope(a, &f); err != nil {
+		return nil, err
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
@@ -520,6 +533,33 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Order, error) {
 		f.Now = s.clock.Now()
 	}
 	return s.repo.ListOrders(ctx, f)
+}
+
+// scope narrows a filter to what the actor may list: a unit the orders it leads (a street
+// office those of its street), a worker those of its area, a citizen those they reported.
+func scope(a *citybrain.Actor, f *Filter) error {
+	switch {
+	case a.Is(citybrain.RoleAdmin, citybrain.RoleOperator, citybrain.RoleAuditor) || a.Role == RoleSystem:
+	case a.Is(citybrain.RoleDept):
+		if a.Department == "" {
+			return citybrain.Errorf(citybrain.EFORBIDDEN, "账号未关联单位 / your account has no unit")
+		}
+		f.LeadDept = a.Department
+		if a.Department == StreetOffice && a.Area != "" {
+			f.Street = a.Area
+		}
+	case a.Is(citybrain.RoleWorker):
+		if a.Area == "" {
+			return citybrain.Errorf(citybrain.EFORBIDDEN, "账号未关联网格 / your account has no area")
+		}
+		f.Area = a.Area
+	default:
+		if a.UserID == 0 {
+			return citybrain.Errorf(citybrain.EFORBIDDEN, "无权查看 not allowed")
+		}
+		f.ReporterID = a.UserID
+	}
+	return nil
 }
 
 // TriageQueue returns the orders waiting for a human triage decision (待分拨), oldest last.
@@ -562,6 +602,42 @@ func (s *Service) PublicGetByToken(ctx context.Context, token string) (*Order, e
 		return nil, err
 	}
 	return PublicView(o), nil
+}
+
+// PublicUpdates returns public moves of all orders in [from, to), oldest first, for Open311
+// servicerequestupdates; actor names are removed.
+func (s *Service) PublicUpdates(ctx context.Context, from, to time.Time, limit int) ([]Update, error) {
+	us, err := s.repo.PublicUpdates(ctx, from, to, limit)
+	for i := range us {
+		us[i].ActorID, us[i].ActorName, us[i].ActorDept = 0, "", ""
+	}
+	return us, err
+}
+
+// UpdateStatus returns the Open311 status and the FixMyStreet extended status after an
+// update (a public event).
+func UpdateStatus(u Update) (status, extended string) {
+	status = "open"
+	if !u.To.IsOpen() {
+		status = "closed"
+	}
+	switch u.Action {
+	case ActClose:
+		return status, "FIXED"
+	case ActCloseDuplicate:
+		return status, "DUPLICATE"
+	case ActCloseNotResponsib:
+		return status, "NOT_COUNCILS_RESPONSIBILITY"
+	case ActCancel:
+		return status, "CANCELLED"
+	case ActReopen:
+		return status, "REOPEN"
+	}
+	o := &Order{State: u.To}
+	if !u.To.IsOpen() {
+		return status, "CLOSED"
+	}
+	return status, ExtendedStatus(o)
 }
 
 // Projection of the lifecycle onto public statuses.
@@ -733,13 +809,14 @@ func (s *Service) Counts(ctx context.Context) (Stats, error) {
 	open := true
 	var st Stats
 	var err error
-	if st.Open, err = s.repo.CountOrders(ctx, Filter{Open: &open}); err != nil {
+	scoped := func(f Filter) Filter { _ = scope(citybrain.ActorFrom(ctx), &f); return f }
+	if st.Open, err = s.repo.CountOrders(ctx, scoped(Filter{Open: &open})); err != nil {
 		return st, err
 	}
-	if st.Overdue, err = s.repo.CountOrders(ctx, Filter{Overdue: true, Now: s.clock.Now()}); err != nil {
+	if st.Overdue, err = s.repo.CountOrders(ctx, scoped(Filter{Overdue: true, Now: s.clock.Now()})); err != nil {
 		return st, err
 	}
-	if st.Triage, err = s.repo.CountOrders(ctx, Filter{States: []State{StateTriage}}); err != nil {
+	if st.Triage, err = s.repo.CountOrders(ctx, scoped(Filter{States: []State{StateTriage}})); err != nil {
 		return st, err
 	}
 	return st, nil

@@ -147,7 +147,19 @@ func (f *Filter) Matches(o *Order) bool {
 	if !f.To.IsZero() && !o.CreatedAt.Before(f.To) {
 		return false
 	}
+	if !f.ClosedFrom.IsZero() && (o.ClosedAt.IsZero() || o.ClosedAt.Before(f.ClosedFrom)) {
+		return false
+	}
+	if !f.ClosedTo.IsZero() && (o.ClosedAt.IsZero() || !o.ClosedAt.Before(f.ClosedTo)) {
+		return false
+	}
+	if len(f.Priorities) > 0 && !slices.Contains(f.Priorities, o.Priority) {
+		return false
+	}
 	if f.LeadDept != "" && o.LeadDept != f.LeadDept {
+		return false
+	}
+	if f.Area != "" && o.Grid != f.Area && o.Community != f.Area && o.Street != f.Area {
 		return false
 	}
 	if f.Street != "" && o.Street != f.Street {
@@ -236,6 +248,44 @@ func (m *MemoryRepository) CountOrders(ctx context.Context, f Filter) (int, erro
 	return len(m.sorted(f)), nil
 }
 
+// PublicUpdates implements Repository.
+func (m *MemoryRepository) PublicUpdates(ctx context.Context, from, to time.Time, limit int) ([]Update, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Update
+	for id, evs := range m.events {
+		for _, e := range evs {
+			if e.Public && !e.At.Before(from) && e.At.Before(to) {
+				out = append(out, Update{Event: e, TrackingNo: m.orders[id].TrackingNo})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.Before(out[j].At)
+		}
+		return out[i].ID < out[j].ID
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// CountBy implements Repository.
+func (m *MemoryRepository) CountBy(ctx context.Context, f Filter, by GroupBy) (map[string]int, error) {
+	if !by.Valid() {
+		return nil, citybrain.FieldError("by", "cannot count by %q", by)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]int{}
+	for _, o := range m.sorted(f) {
+		out[by.Of(o)]++
+	}
+	return out, nil
+}
+
 // DueOrders implements Repository.
 func (m *MemoryRepository) DueOrders(ctx context.Context, t time.Time, limit int) ([]*Order, error) {
 	m.mu.Lock()
@@ -313,4 +363,39 @@ func (m *MemoryRepository) TrainingExamples(ctx context.Context, limit int) ([]T
 		out = out[len(out)-limit:]
 	}
 	return out, nil
+}
+
+// MemoryMedia is an in-memory MediaRepository for tests.
+type MemoryMedia struct {
+	mu sync.Mutex
+	m  map[string]*Media
+}
+
+var _ MediaRepository = (*MemoryMedia)(nil)
+
+// PutMedia implements MediaRepository.
+func (mm *MemoryMedia) PutMedia(ctx context.Context, m *Media) error {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	if mm.m == nil {
+		mm.m = map[string]*Media{}
+	}
+	if _, ok := mm.m[m.ID]; ok {
+		return citybrain.Errorf(citybrain.ECONFLICT, "media %s exists", m.ID)
+	}
+	c := *m
+	mm.m[m.ID] = &c
+	return nil
+}
+
+// GetMedia implements MediaRepository.
+func (mm *MemoryMedia) GetMedia(ctx context.Context, id string) (*Media, error) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	m, ok := mm.m[id]
+	if !ok {
+		return nil, citybrain.Errorf(citybrain.ENOTFOUND, "photo %s not found", id)
+	}
+	c := *m
+	return &c, nil
 }

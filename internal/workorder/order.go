@@ -169,6 +169,12 @@ type Event struct {
 	Public bool `json:"public"`
 }
 
+// Update is a public event with the tracking number of its order.
+type Update struct {
+	Event
+	TrackingNo string `json:"tracking_no"`
+}
+
 // TrainingExample is a human triage decision kept to retrain the classifier.
 type TrainingExample struct {
 	ID                 int64     `json:"id"`
@@ -194,20 +200,66 @@ type Filter struct {
 	States        []State
 	Open          *bool
 	From, To      time.Time // CreatedAt in [From, To)
-	LeadDept      string
-	Street        string
-	Community     string
-	Grid          string
-	Overdue       bool      // open, unanswered and Deadline < Now
-	Now           time.Time // for Overdue
-	ReporterID    int64
-	Source        string
+	// ClosedFrom and ClosedTo select orders closed (ClosedAt) in [ClosedFrom, ClosedTo).
+	ClosedFrom, ClosedTo time.Time
+	Priorities           []Priority
+	LeadDept             string
+	// Area matches an order whose grid, community or street is this code.
+	Area       string
+	Street     string
+	Community  string
+	Grid       string
+	Overdue    bool      // open, unanswered and Deadline < Now
+	Now        time.Time // for Overdue
+	ReporterID int64
+	Source     string
 	// Cursor pagination: orders strictly after (AfterCreated, AfterID) in the listing order
 	// (newest first). Offset is used instead by Open311's page/page_size.
 	AfterCreated time.Time
 	AfterID      int64
 	Offset       int
 	Limit        int
+}
+
+// GroupBy names a field orders can be counted by.
+type GroupBy string
+
+// Fields to count by.
+const (
+	ByCategory  GroupBy = "category"
+	ByStreet    GroupBy = "street"
+	ByCommunity GroupBy = "community"
+	ByGrid      GroupBy = "grid"
+	ByDept      GroupBy = "lead_dept"
+	ByState     GroupBy = "state"
+)
+
+// Valid reports whether g is one of the fields above.
+func (g GroupBy) Valid() bool {
+	switch g {
+	case ByCategory, ByStreet, ByCommunity, ByGrid, ByDept, ByState:
+		return true
+	}
+	return false
+}
+
+// Of returns the order's value of the field.
+func (g GroupBy) Of(o *Order) string {
+	switch g {
+	case ByCategory:
+		return o.Category
+	case ByStreet:
+		return o.Street
+	case ByCommunity:
+		return o.Community
+	case ByGrid:
+		return o.Grid
+	case ByDept:
+		return o.LeadDept
+	case ByState:
+		return string(o.State)
+	}
+	return ""
 }
 
 // Repository stores orders, their events and the configuration of the work-order service.
@@ -229,8 +281,13 @@ type Repository interface {
 	// ListPublic is ListOrders for public surfaces (Open311): only the fields PublicView
 	// keeps are set, so implementations can answer from columns without reading documents.
 	ListPublic(ctx context.Context, f Filter) ([]*Order, error)
+	// PublicUpdates returns public events at or after from and before to, oldest first, each
+	// with its order's tracking number (for Open311 servicerequestupdates).
+	PublicUpdates(ctx context.Context, from, to time.Time, limit int) ([]Update, error)
 	// CountOrders counts orders matching f (ignoring pagination).
 	CountOrders(ctx context.Context, f Filter) (int, error)
+	// CountBy counts orders matching f grouped by one of the GroupBy fields.
+	CountBy(ctx context.Context, f Filter, by GroupBy) (map[string]int, error)
 	// DueOrders returns open orders whose NextDue is set and not after t, earliest first.
 	DueOrders(ctx context.Context, t time.Time, limit int) ([]*Order, error)
 	// NearbyOpen returns open orders of category created at or after since whose location

@@ -20,16 +20,16 @@ type Config struct {
 	// TriageThreshold: below this confidence the order goes to the human triage queue (待分拨).
 	TriageThreshold float64 `json:"triage_threshold"`
 	// TriageTimeout bounds the assistant's answer; on timeout the order goes to the queue.
-	TriageTimeout time.Duration `json:"triage_timeout"`
+	TriageTimeout Duration `json:"triage_timeout"`
 	// DuplicateRadiusM and DuplicateWindow define "the same problem": an open order of the
 	// same category within this distance created within this period.
-	DuplicateRadiusM float64       `json:"duplicate_radius_m"`
-	DuplicateWindow  time.Duration `json:"duplicate_window"`
+	DuplicateRadiusM float64  `json:"duplicate_radius_m"`
+	DuplicateWindow  Duration `json:"duplicate_window"`
 	// MergeDuplicates merges a new report into the existing order (并单) instead of only
 	// suggesting it to staff.
 	MergeDuplicates bool `json:"merge_duplicates"`
 	// ReopenWindow is how long after closing the reporter may reopen the order.
-	ReopenWindow time.Duration `json:"reopen_window"`
+	ReopenWindow Duration `json:"reopen_window"`
 	// MaxDescription is the limit on the description in runes (Open311: 4000).
 	MaxDescription int `json:"max_description"`
 }
@@ -37,8 +37,8 @@ type Config struct {
 // DefaultConfig returns the defaults: threshold 0.6, 50 m, 7 days, suggest only, reopen
 // within 30 days, 4000 runes.
 func DefaultConfig() Config {
-	return Config{TriageThreshold: 0.6, TriageTimeout: 3 * time.Second, DuplicateRadiusM: 50,
-		DuplicateWindow: 7 * 24 * time.Hour, ReopenWindow: 30 * 24 * time.Hour, MaxDescription: 4000}
+	return Config{TriageThreshold: 0.6, TriageTimeout: Duration(3 * time.Second), DuplicateRadiusM: 50,
+		DuplicateWindow: Duration(7 * 24 * time.Hour), ReopenWindow: Duration(30 * 24 * time.Hour), MaxDescription: 4000}
 }
 
 // Validate checks the configuration.
@@ -53,6 +53,32 @@ func (c Config) Validate() error {
 	case c.MaxDescription <= 0 || c.MaxDescription > 100000:
 		return citybrain.FieldError("max_description", "长度上限无效 invalid limit")
 	}
+	return nil
+}
+
+// Duration is a time.Duration that JSON writes as a duration string ("168h0m0s") and reads
+// from a string ("72h", "30m") or a number of nanoseconds.
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return citybrain.Errorf(citybrain.EINVALID, "时长格式无效 / %q is not a duration like \"72h\"", s)
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var n int64
+	if err := json.Unmarshal(b, &n); err != nil {
+		return citybrain.Errorf(citybrain.EINVALID, "时长须为字符串如 \"72h\" / a duration must be a string like \"72h\"")
+	}
+	*d = Duration(n)
 	return nil
 }
 
@@ -462,6 +488,9 @@ func (s *Service) Create(ctx context.Context, in NewReport) (*Created, error) {
 	if len(in.Media) > 20 {
 		return nil, citybrain.FieldError("media", "照片过多 at most 20 photos")
 	}
+	if err := checkMediaRefs("media", in.Media); err != nil {
+		return nil, err
+	}
 	if in.Category != "" {
 		c, ok := dict.Category(in.Category)
 		if !ok {
@@ -512,7 +541,7 @@ func (s *Service) Create(ctx context.Context, in NewReport) (*Created, error) {
 		tctx := ctx
 		if cfg.TriageTimeout > 0 {
 			var cancel context.CancelFunc
-			tctx, cancel = context.WithTimeout(ctx, cfg.TriageTimeout)
+			tctx, cancel = context.WithTimeout(ctx, time.Duration(cfg.TriageTimeout))
 			defer cancel()
 		}
 		prop, triageErr = s.triager.Triage(tctx, strings.TrimSpace(in.Title+" "+in.Description))
@@ -565,7 +594,7 @@ func (s *Service) Create(ctx context.Context, in NewReport) (*Created, error) {
 	// Duplicates: an open order of the same category nearby within the window.
 	var dups []*Order
 	if o.HasLocation && cfg.DuplicateRadiusM > 0 {
-		dups, err = s.nearby(ctx, o.Category, o.Lon, o.Lat, cfg.DuplicateRadiusM, now.Add(-cfg.DuplicateWindow), 0)
+		dups, err = s.nearby(ctx, o.Category, o.Lon, o.Lat, cfg.DuplicateRadiusM, now.Add(-time.Duration(cfg.DuplicateWindow)), 0)
 		if err != nil {
 			return nil, err
 		}
@@ -656,7 +685,7 @@ func (s *Service) Duplicates(ctx context.Context, id int64) ([]*Order, error) {
 		return nil, nil
 	}
 	cfg := s.Settings()
-	return s.nearby(ctx, o.Category, o.Lon, o.Lat, cfg.DuplicateRadiusM, o.CreatedAt.Add(-cfg.DuplicateWindow), o.ID)
+	return s.nearby(ctx, o.Category, o.Lon, o.Lat, cfg.DuplicateRadiusM, o.CreatedAt.Add(-time.Duration(cfg.DuplicateWindow)), o.ID)
 }
 
 // mergeReporters appends dup's reporters to master (并单) and informs them all.

@@ -549,3 +549,91 @@ func TestConcurrentMovesOneWins(t *testing.T) {
 		t.Fatalf("%d moves succeeded, %d recorded", ok, n)
 	}
 }
+
+func TestSummarize(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	day0 := h.clock.T
+	// Yesterday: one drain report. Today: two drains (one emergency manhole), one noise in the queue.
+	h.clock.T = day0.Add(-24 * time.Hour)
+	h.svc.Create(ctx, NewReport{Description: "下水道堵", HasLocation: true, Lon: 117.2, Lat: 39.1})
+	h.clock.T = day0.Add(time.Hour)
+	d1, _ := h.svc.Create(ctx, NewReport{Description: "积水严重", HasLocation: true, Lon: 117.3, Lat: 39.1})
+	h.svc.Create(ctx, NewReport{Description: "井盖丢了", HasLocation: true, Lon: 117.4, Lat: 39.1})
+	h.svc.Create(ctx, NewReport{Description: "楼上天天有动静", Address: "友谊路"})
+	act(t, h, water(), d1.Order.ID, ActionRequest{Action: ActAcknowledge})
+	act(t, h, water(), d1.Order.ID, ActionRequest{Action: ActFeedback, Reason: "已处理"})
+	act(t, h, gridman(), d1.Order.ID, ActionRequest{Action: ActVerify})
+	act(t, h, operator(), d1.Order.ID, ActionRequest{Action: ActClose})
+	h.clock.T = day0.Add(20 * time.Hour)
+	if _, err := h.svc.Summarize(as(citybrain.RoleCitizen, "", "", 9), time.Time{}, time.Time{}, ""); citybrain.ErrorCode(err) != citybrain.EFORBIDDEN {
+		t.Fatalf("citizen: %v", err)
+	}
+	sum, err := h.svc.Summarize(operator(), day0, day0.Add(24*time.Hour), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.New != 3 || sum.PreviousNew != 1 || sum.Closed != 1 || sum.Open != 3 || sum.Triage != 1 || sum.Overdue != 2 ||
+		sum.ByCategory["DRAINAGE"] != 1 || sum.ByCategory["ROAD"] != 1 || sum.PreviousByCategory["DRAINAGE"] != 1 ||
+		len(sum.Emergencies) != 1 || len(sum.OverdueList) != 2 || sum.ByStreet["S-HEXI"] != 2 ||
+		len(sum.Hotspots) != 1 || sum.Hotspots[0] != (Hotspot{Area: "G-0101", Count: 2}) {
+		t.Fatalf("summary %+v", sum)
+	}
+	if sum.Emergencies[0].Reporters != nil {
+		t.Error("summary leaks reporters")
+	}
+	if _, err := h.svc.Summarize(operator(), day0, day0.Add(-time.Hour), ""); citybrain.ErrorCode(err) != citybrain.EINVALID {
+		t.Fatalf("reversed period: %v", err)
+	}
+}
+
+// Units see the orders they lead or assist, workers those of their area, citizens their own.
+func TestReadScopes(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	drain, _ := h.svc.Create(ctx, NewReport{Description: "下水道堵", HasLocation: true, Lon: 117.2, Lat: 39.1})
+	far, _ := h.svc.Create(ctx, NewReport{Description: "积水", HasLocation: true, Lon: 116.2, Lat: 39.1}) // outside the map
+	mine, _ := h.svc.Create(as(citybrain.RoleCitizen, "", "", 77), NewReport{Description: "井盖丢了", Address: "友谊路"})
+	act(t, h, operator(), drain.Order.ID, ActionRequest{Action: ActReassign, Dept: "WATER", Assist: []string{"URBAN_MGMT"}})
+	tests := []struct {
+		name string
+		ctx  context.Context
+		id   int64
+		ok   bool
+	}{
+		{"lead unit", water(), drain.Order.ID, true},
+		{"assisting unit", urban(), drain.Order.ID, true},
+		{"other unit", as(citybrain.RoleDept, "HEALTH", "", 30), drain.Order.ID, false},
+		{"worker of the grid", gridman(), drain.Order.ID, true},
+		{"worker elsewhere", farGrid(), drain.Order.ID, false},
+		{"worker, order outside the map", gridman(), far.Order.ID, false},
+		{"reporter", as(citybrain.RoleCitizen, "", "", 77), mine.Order.ID, true},
+		{"another citizen", as(citybrain.RoleCitizen, "", "", 78), mine.Order.ID, false},
+		{"auditor", as(citybrain.RoleAuditor, "", "", 31), far.Order.ID, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := h.svc.Get(tc.ctx, tc.id)
+			if (err == nil) != tc.ok || (err != nil && citybrain.ErrorCode(err) != citybrain.ENOTFOUND) {
+				t.Fatalf("Get: %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+	lists := []struct {
+		name string
+		ctx  context.Context
+		want int
+	}{
+		{"operator", operator(), 3}, {"water", water(), 2}, {"urban leads none", urban(), 0}, {"grid worker", gridman(), 1},
+		{"citizen", as(citybrain.RoleCitizen, "", "", 77), 1},
+	}
+	for _, tc := range lists {
+		got, err := h.svc.List(tc.ctx, Filter{})
+		if err != nil || len(got) != tc.want {
+			t.Errorf("%s lists %d (%v), want %d", tc.name, len(got), err, tc.want)
+		}
+	}
+	if _, err := h.svc.List(as(citybrain.RoleWorker, "", "", 40), Filter{}); citybrain.ErrorCode(err) != citybrain.EFORBIDDEN {
+		t.Errorf("worker without area: %v", err)
+	}
+}

@@ -22,6 +22,7 @@ CREATE TABLE workorders (
     updated_at    BIGINT NOT NULL,
     deadline      BIGINT NOT NULL DEFAULT 0,
     responded_at  BIGINT NOT NULL DEFAULT 0,
+    closed_at     BIGINT NOT NULL DEFAULT 0,
     next_due      BIGINT NOT NULL DEFAULT 0,
     duplicate_of  BIGINT NOT NULL DEFAULT 0,
     resolution    TEXT NOT NULL DEFAULT '',
@@ -44,6 +45,7 @@ CREATE INDEX workorders_category_open ON workorders(category, is_open, created_a
 CREATE INDEX workorders_state ON workorders(state, created_at, id);
 CREATE INDEX workorders_dept ON workorders(lead_dept, is_open, created_at);
 CREATE INDEX workorders_street ON workorders(street, created_at);
+CREATE INDEX workorders_closed ON workorders(closed_at);
 -- The deadline job: open orders with something due.
 CREATE INDEX workorders_due ON workorders(is_open, next_due);
 -- Duplicate detection: open orders of a category, recent, near a point.
@@ -65,6 +67,7 @@ CREATE TABLE workorder_events (
     doc       TEXT NOT NULL
 );
 CREATE INDEX workorder_events_order ON workorder_events(order_id, id);
+CREATE INDEX workorder_events_public ON workorder_events(public, at, id);
 
 CREATE TABLE workorder_sequences (
     name   TEXT PRIMARY KEY,

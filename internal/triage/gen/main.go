@@ -357,7 +357,7 @@ func compose(e *expander, c core, code string, held bool, sides map[string][]str
 	case style < 90: // structured app form
 		text = "【问题描述】" + body + "。【位置】" + pick("loc") + maybe(r, 50, "。【时间】"+pick("time")) + "。"
 	default: // plain sentence with location at the end
-		text = body + "，地点在" + pick("loc") + "。" + maybe(r, 50, pick("request"))
+		text = body + "，地点：" + pick("loc") + "。" + maybe(r, 50, pick("request"))
 	}
 	if r.IntN(100) < 14 { // a side remark about something else
 		other := otherCode(r, code, sides)

@@ -75,8 +75,9 @@
     drawChrome();
     const view = $("#view"); view.innerHTML = "";
     const page = routes[name] || routes.dashboard;
+    const gen = (S.renderGen = (S.renderGen || 0) + 1); // a page still loading when the user moved on must not write into the new one
     try { await page(view, parts.slice(1), new URLSearchParams(query || "")); }
-    catch (e) { if (e.message !== "unauthorized") view.append(el("div", { class: "panel error" }, e.status === 404 || e.status === 503 ? t("unavailable") + " (" + e.message + ")" : e.message)); }
+    catch (e) { if (e.message !== "unauthorized" && gen === S.renderGen) view.append(el("div", { class: "panel error" }, e.status === 404 || e.status === 503 ? t("unavailable") + " (" + e.message + ")" : e.message)); }
   }
   window.addEventListener("hashchange", render);
   $("#lang").addEventListener("click", () => { S.lang = S.lang === "zh" ? "en" : "zh"; localStorage.setItem("lang", S.lang); render(); });
@@ -192,8 +193,11 @@
       mc.on("click", (p) => { if (p.componentType === "geo" || p.seriesType === "map") { if (level === "street") { level = "community"; parent = p.name; drawMap(); } } });
       await drawMap();
     }
+    const devPos = new Map(); // alerts carry no position: place them at their device's (fetched once)
     const refreshAlertPoints = () => {
-      alertPoints = [...alertsById.values()].filter((a) => (a.status === "firing") && a.lon && a.lat).map((a) => ({ value: [a.lon, a.lat], name: a.rule_name || "" }));
+      const firing = [...alertsById.values()].filter((a) => a.status === "firing");
+      for (const a of firing) if (!(a.lon && a.lat) && a.device_id && !devPos.has(a.device_id)) { devPos.set(a.device_id, null); api("GET", "/api/v1/devices/" + encodeURIComponent(a.device_id)).then((d) => { if (d.lon && d.lat) { devPos.set(a.device_id, [d.lon, d.lat]); refreshAlertPoints(); } }).catch(() => {}); }
+      alertPoints = firing.map((a) => ({ value: a.lon && a.lat ? [a.lon, a.lat] : devPos.get(a.device_id), name: a.rule_name || "" })).filter((p) => p.value);
       if (mc) mc.setOption({ series: [{ id: "alerts", data: alertPoints }] });
     };
     refreshAlertPoints();
@@ -203,14 +207,17 @@
       const c = chart(node); if (!c) return;
       try {
         const r = await api("GET", "/api/v1/telemetry/aggregate?" + q + "&from=" + encodeURIComponent(from) + "&to=" + encodeURIComponent(to) + "&step=1h&agg=avg");
-        const groups = r.groups || r;
-        const series = Object.entries(groups).slice(0, 14).map(([k, pts]) => ({ name: (r.names && r.names[k]) || k, type: "line", showSymbol: false, data: (pts || []).map((p) => [p.ts || p.t, p.value ?? p.v]) }));
+        // groups: [{key, name, devices, points: [{ts, value}]}]; show the 10 highest groups
+        const peak = (g) => Math.max(...g.points.map((p) => p.value));
+        const groups = (Array.isArray(r.groups) ? r.groups : []).filter((g) => g.points && g.points.length).sort((a, b) => peak(b) - peak(a));
+        if (!groups.length) { node.append(el("div", { class: "muted" }, t("empty"))); return; }
+        const series = groups.slice(0, 10).map((g) => ({ name: g.name || g.key, type: "line", showSymbol: false, data: g.points.map((p) => [p.ts, p.value]) }));
         c.setOption({ backgroundColor: "transparent", tooltip: { trigger: "axis" }, legend: { type: "scroll", textStyle: { color: "#8aa3c0" } }, grid: { left: 40, right: 10, top: 30, bottom: 24 },
           xAxis: { type: "time" }, yAxis: { type: "value", name: unit }, series });
       } catch (e) { node.append(el("div", { class: "muted" }, t("empty"))); }
     };
     trend(trend1, "profile=air_quality&measurement=pm25&group=street", "μg/m³");
-    trend(trend2, "profile=waterlogging&measurement=level_cm&group=community", "cm");
+    trend(trend2, "profile=drain_level&measurement=level_cm&group=community", "cm");
     S.pageCleanup = onLive((typ, d) => {
       if (typ === "alert" && d) { const a = d.alert || d; a._new = true; alertsById.set(a.id, a); drawFeed(); refreshAlertPoints(); api("GET", "/api/v1/dashboard/kpi").then(drawKPI).catch(() => {}); }
       else if (typ === "kpi" && d) drawKPI(d);
@@ -389,9 +396,9 @@
     for (const e of items(r)) tbody.append(el("tr", {}, el("td", {}, e.seq ?? e.index), el("td", {}, fmtTime(e.time)), el("td", {}, (e.actor && (e.actor.username || e.actor)) || ""), el("td", {}, e.action), el("td", {}, JSON.stringify(e.object || "")), el("td", {}, e.decision || "")));
     view.append(el("div", { class: "panel" }, el("h3", {}, t("audit_log")), el("table", {}, el("thead", {}, el("tr", {}, ["#", t("time"), t("username"), t("actions"), "object", "decision"].map((h) => el("th", {}, h)))), tbody)));
   };
-  routes.assess = async (view) => {
-    const r = await api("GET", "/api/v1/assess/results");
-    view.append(el("div", { class: "panel" }, el("h3", {}, t("ranking")), el("pre", {}, JSON.stringify(r, null, 2))));
+  routes.assess = async (view, parts, q) => {
+    if (!window.CB_ASSESS) await new Promise((ok, fail) => document.head.append(el("script", { src: "/pages-assess.js", onload: ok, onerror: fail })));
+    return window.CB_ASSESS(view, parts, q);
   };
 
   // Page modules (pages-*.js, loaded after this file) add or replace routes through window.CB.
