@@ -159,7 +159,7 @@ func start(ctx context.Context, cfg *config, demo bool, out, logw io.Writer) (*a
 	}
 	a.onClose(func() { a.db.Close() })
 	a.node = nodeName(cfg)
-	a.bus, err = bus.Open(ctx, bus.Config{URL: cfg.NATS, Name: "citybrain " + a.node, Prefix: cfg.ClusterName, Node: a.node})
+	a.bus, err = bus.Open(ctx, bus.Config{URL: cfg.NATS, Name: "citybrain-" + a.node, Prefix: cfg.ClusterName, Node: a.node})
 	if err != nil {
 		return fail(err)
 	}
@@ -186,6 +186,7 @@ func start(ctx context.Context, cfg *config, demo bool, out, logw io.Writer) (*a
 			return fail(err)
 		}
 	}
+	clusterCaches(a)
 	return a, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -251,4 +252,12 @@ func TestClusterTwoNodes(t *testing.T) {
 	if got := alertsOf(t, b, "cl-very-high"); len(got) != 1 || got[0].Status != "resolved" || got[0].Count != 1 {
 		t.Fatalf("rule cl-very-high after failover: %+v, want its one alert resolved", got)
 	}
+
+	// Both nodes wrote the one audit log with the shared key: it verifies.
+	b.stop(t)
+	out, err := exec.Command(binary(t), "audit", "verify", "--postgres", dbURL, "--data", dataB).CombinedOutput()
+	if err != nil {
+		t.Fatalf("audit verify after two writers: %v\n%s", err, out)
+	}
+	t.Logf("audit verify: %s", out)
 }

@@ -30,6 +30,7 @@ type benchLoad struct {
 	window   int
 	duration time.Duration
 	values   int
+	rate     float64 // total messages/s to aim at; 0 = as fast as the window allows
 }
 
 type benchDevice struct{ id, secret string }
@@ -105,6 +106,9 @@ func runLoad(ctx context.Context, l benchLoad, topic func(id string) string) (be
 			buf := make([]byte, 0, 256)
 			var last int64
 			for seq := 0; time.Now().Before(deadline); seq++ {
+				if l.rate > 0 { // paced: this connection's share of the total rate
+					time.Sleep(time.Until(start.Add(time.Duration((float64(seq)*float64(len(clients)) + float64(i)) / l.rate * float64(time.Second)))))
+				}
 				win <- struct{}{}
 				ts := max(time.Now().UnixMilli(), last+1) // current and distinct, as a device sends
 				last = ts

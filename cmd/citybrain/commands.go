@@ -16,6 +16,8 @@ func commands() []command {
 		{"dataset import", "import a department's CSV (UTF-8 or GB18030) as a governed dataset with suggested grades", cmdDatasetImport},
 		{"simulate", "connect N simulated devices to a running citybrain over MQTT", cmdSimulate},
 		{"bench ingest", "measure end-to-end MQTT ingestion against a fresh server, and Mosquitto on the same load", cmdBenchIngest},
+		{"rules test", "run scripted rule tests (readings in, expected alerts out) without a server; exit 1 on a failure", cmdRulesTest},
+		{"bench alerts", "measure reading-acknowledged to alert-on-the-live-stream latency under ingest load", cmdBenchAlerts},
 		{"triage classify", "classify JSON lines of citizen reports from stdin with the offline model (no server needed)", cmdTriageClassify},
 		{"triage eval", "print the offline triage model's accuracy on the held-out reports (docs/triage.md)", cmdTriageEval},
 		{"assess export", "print or export a period's assessment results (unit, score, grade, rank), computing them if needed", cmdAssessExport},

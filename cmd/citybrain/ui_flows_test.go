@@ -335,6 +335,71 @@ func TestUIWorkOrderFromReportToRating(t *testing.T) {
 	mustWait(t, ctx, `document.querySelector('#brief-text').value.length > 40`, 10*time.Second, "daily brief drafted")
 	screenshot(t, ctx, "wo-11-daily-brief")
 	lap("history, overview, brief")
+
+	// The unit's other moves in the UI: ask for an extension (approved by the centre) and
+	// dispute an order that is not theirs (reassigned by the centre).
+	var ext, disp struct {
+		ID int64 `json:"id"`
+	}
+	for _, r := range []*struct {
+		ID int64 `json:"id"`
+	}{&ext, &disp} {
+		if code := anon.do("POST", "/api/v1/reports", map[string]any{"description": "新华路口雨水篦子堵塞，路面积水", "lon": uiPinLon + 0.003, "lat": uiPinLat, "phone": "13700000000"}, r); code != 201 {
+			t.Fatalf("second report: %d", code)
+		}
+	}
+	if code := water.do("POST", fmt.Sprintf("/api/v1/workorders/%d/acknowledge", ext.ID), map[string]any{}, nil); code != 200 {
+		t.Fatalf("acknowledge: %d", code)
+	}
+	if err := uiLogin(ctx, p.base, "water", demoPassword); err != nil {
+		t.Fatal(err)
+	}
+	uiAct := func(id int64, act string, fill string) {
+		t.Helper()
+		navigate(t, ctx, p.base, fmt.Sprintf("#/workorders/%d", id), "#wo-actions")
+		click(t, ctx, "#act-"+act)
+		js[bool](t, ctx, `(() => { `+fill+`; return true; })()`)
+		click(t, ctx, "#act-submit")
+		mustWait(t, ctx, `!document.querySelector('#act-form')`, 5*time.Second, act+" done")
+	}
+	uiAct(ext.ID, "request_extension", `document.querySelector('#act-reason').value = '需更换整段雨水管，材料采购需两天'`)
+	screenshot(t, ctx, "wo-12-extension-requested")
+	uiAct(disp.ID, "dispute", `document.querySelector('#act-reason').value = '该处为市政道路雨水口，属城管委养护范围'`)
+	if err := uiLogin(ctx, p.base, "operator", demoPassword); err != nil {
+		t.Fatal(err)
+	}
+	uiAct(ext.ID, "approve_extension", `document.querySelector('#act-reason').value = '同意延期'`)
+	uiAct(disp.ID, "reassign", `document.querySelector('#act-dept').value = 'URBAN_MGMT'; document.querySelector('#act-reason').value = '改派城管委'`)
+	screenshot(t, ctx, "wo-13-reassigned")
+	var e1, e2 struct {
+		Order struct {
+			State            string `json:"state"`
+			LeadDept         string `json:"lead_dept"`
+			ExtensionPending bool   `json:"extension_pending"`
+			Deadline         string `json:"deadline"`
+		} `json:"order"`
+		History []struct {
+			Action string `json:"action"`
+		} `json:"history"`
+	}
+	op.do("GET", fmt.Sprintf("/api/v1/workorders/%d", ext.ID), nil, &e1)
+	op.do("GET", fmt.Sprintf("/api/v1/workorders/%d", disp.ID), nil, &e2)
+	acts := func(h []struct {
+		Action string `json:"action"`
+	}) string {
+		var b strings.Builder
+		for _, x := range h {
+			b.WriteString(x.Action + " ")
+		}
+		return b.String()
+	}
+	if e1.Order.ExtensionPending || !strings.Contains(acts(e1.History), "request_extension approve_extension") {
+		t.Errorf("extension: %+v, history %s", e1.Order, acts(e1.History))
+	}
+	if e2.Order.State != "dispatched" || e2.Order.LeadDept != "URBAN_MGMT" || !strings.Contains(acts(e2.History), "dispute reassign") {
+		t.Errorf("dispute and reassign: %+v, history %s", e2.Order, acts(e2.History))
+	}
+	lap("extension, dispute, reassign")
 }
 
 // TestUICommandCenterAlertFlow is the command-center flow: the admin sees the district's
@@ -548,4 +613,7 @@ func TestUIGovernanceMaskedForAnotherDepartment(t *testing.T) {
 		t.Errorf("inclusion proof of entry %s: %q", seq, r)
 	}
 	screenshot(t, ctx, "gov-7-audit-proof")
+	click(t, ctx, "#lang")
+	mustWait(t, ctx, `document.querySelector('#au-search') && document.querySelector('#au-search').innerText.includes('Audit log') && document.querySelector('#au-table tbody tr[data-seq]')`, 5*time.Second, "audit page in English")
+	screenshot(t, ctx, "gov-8-audit-en")
 }

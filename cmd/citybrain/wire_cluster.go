@@ -9,8 +9,9 @@ package main
 //     applied only on the leader (a.leading()), so one reading raises one alert.
 //   - On every node, kept in step over the bus: the rule engine (every node evaluates every
 //     reading — a hot standby — but only the leader turns signals into alerts; rule changes
-//     reach the peers on bus.SubjectClusterRules), the device credential cache (peers reload on
-//     bus.SubjectClusterDevices, and every 15 s anyway), the device status tracker (peers'
+//     reach the peers as cluster change notices, see clusterChanged), the device credential cache
+//     (peers reload on a notice, and every 15 s anyway), the governance policy (reloaded every
+//     10 s), the device status tracker (peers'
 //     readings and events count as "seen"), the live push hub (all subjects come over NATS).
 //   - Per node only: MQTT connections and their persistent sessions (stored under the node's
 //     name, see --node), device commands (sent by the node the device is connected to), the
@@ -19,7 +20,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -55,7 +56,7 @@ func nodeName(cfg *config) string {
 func newElector(a *app) *cluster.Elector {
 	var locker cluster.Locker
 	if a.db.Dialect == store.Postgres {
-		locker = a.db
+		locker = busCheckedLocker{Locker: a.db, ping: a.bus.Ping}
 	}
 	log := a.log.With("component", "cluster", "node", a.node)
 	e := cluster.New(cluster.Config{Locker: locker, Log: func(msg string, args ...any) { log.Info(msg, args...) }})
@@ -68,6 +69,44 @@ func newElector(a *app) *cluster.Elector {
 	}))
 	return e
 }
+
+// busCheckedLocker makes a node that lost the bus give up (and not take) the leadership: a
+// leader that hears no readings must not hold the rule evaluation.
+type busCheckedLocker struct {
+	cluster.Locker
+	ping func(ctx context.Context) error
+}
+
+// TryLock implements cluster.Locker.
+func (l busCheckedLocker) TryLock(ctx context.Context, name string) (cluster.Lease, bool, error) {
+	if err := l.ping(ctx); err != nil {
+		return nil, false, err
+	}
+	lease, ok, err := l.Locker.TryLock(ctx, name)
+	if !ok || err != nil {
+		return lease, ok, err
+	}
+	return busCheckedLease{Lease: lease, ping: l.ping}, true, nil
+}
+
+type busCheckedLease struct {
+	cluster.Lease
+	ping func(ctx context.Context) error
+}
+
+// Check implements cluster.Lease.
+func (l busCheckedLease) Check(ctx context.Context) error {
+	if err := l.ping(ctx); err != nil {
+		return err
+	}
+	return l.Lease.Check(ctx)
+}
+
+// Kinds of cluster change notices (bus.SubjectCluster + "." + kind, payload an id).
+const (
+	clusterRulesKind   = "rules"   // a rule was created, changed or deleted
+	clusterDevicesKind = "devices" // a device or its credential was created, changed or deleted
+)
 
 // clusterInfo is the answer of GET /api/v1/cluster.
 type clusterInfo struct {
@@ -136,6 +175,55 @@ func telemetryMaintainEvery(a *app) time.Duration {
 	return -1
 }
 
+// clusterChanged tells the other nodes that something of kind (a subject token, e.g. "rules")
+// changed, with its id; they react through onClusterChange. Subsystems whose services keep
+// stored settings in memory use the pair to stay in step across nodes.
+func clusterChanged(a *app, kind, id string) {
+	if err := a.bus.Publish(bus.SubjectCluster+"."+kind, []byte(id)); err != nil {
+		a.log.Warn("cluster: change not published", "kind", kind, "id", id, "err", err)
+	}
+}
+
+// onClusterChange calls fn for each change of kind another node published (never for this
+// node's own: it already acted). fn runs on the bus delivery goroutine, one at a time.
+func onClusterChange(a *app, kind string, fn func(ctx context.Context, id string)) error {
+	stop, err := a.bus.SubscribePeers(bus.SubjectCluster+"."+kind, func(_ string, data []byte) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		fn(ctx, string(data))
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: subscribe %s: %w", kind, err)
+	}
+	a.onClose(stop)
+	return nil
+}
+
+// clusterCaches keeps per-node copies of stored settings fresh on a cluster: the governance
+// policy in force is reloaded every policyReloadEvery (it changes rarely, through one node).
+func clusterCaches(a *app) {
+	if a.db.Dialect != store.Postgres || a.governance == nil {
+		return
+	}
+	a.goTask("governance policy reload", func(ctx context.Context) error {
+		t := time.NewTicker(policyReloadEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				if err := a.governance.LoadPolicy(ctx); err != nil && ctx.Err() == nil {
+					a.log.Warn("cluster: governance policy reload failed", "err", err)
+				}
+			}
+		}
+	})
+}
+
+// policyReloadEvery bounds how long a policy change takes to reach the other nodes.
+const policyReloadEvery = 10 * time.Second
+
 // clusterRuleRepo is the rules' repository that tells the peers when a rule changed, so
 // their engines stay in step with the node that took the API call.
 type clusterRuleRepo struct {
@@ -143,11 +231,7 @@ type clusterRuleRepo struct {
 	a *app
 }
 
-func (r clusterRuleRepo) changed(id string) {
-	if err := r.a.bus.Publish(bus.SubjectClusterRules, []byte(id)); err != nil {
-		r.a.log.Warn("cluster: rule change not published", "rule", id, "err", err)
-	}
-}
+func (r clusterRuleRepo) changed(id string) { clusterChanged(r.a, clusterRulesKind, id) }
 
 // CreateRule implements rule.Repository.
 func (r clusterRuleRepo) CreateRule(ctx context.Context, x rule.Rule) error {
@@ -183,10 +267,7 @@ var _ rule.Repository = clusterRuleRepo{}
 // open alert, so that an alert whose signal fell into the failover gap is raised. (An alert
 // that should have resolved in the gap stays open until its condition changes again.)
 func clusterRules(a *app, engine *rule.Engine, feed func([]rule.Signal)) error {
-	stop, err := a.bus.SubscribePeers(bus.SubjectClusterRules, func(_ string, data []byte) {
-		id := string(data)
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
+	err := onClusterChange(a, clusterRulesKind, func(ctx context.Context, id string) {
 		r, err := a.db.GetRule(ctx, id)
 		switch {
 		case citybrain.ErrorCode(err) == citybrain.ENOTFOUND:
@@ -205,7 +286,6 @@ func clusterRules(a *app, engine *rule.Engine, feed func([]rule.Signal)) error {
 	if err != nil {
 		return err
 	}
-	a.onClose(stop)
 	if a.leader != nil && a.leader.Clustered() {
 		a.goLeaderTask("rule takeover", func(ctx context.Context) error {
 			var missed []rule.Signal
@@ -233,11 +313,7 @@ type clusterDeviceRepo struct {
 	a *app
 }
 
-func (r clusterDeviceRepo) changed(id string) {
-	if err := r.a.bus.Publish(bus.SubjectClusterDevices, []byte(id)); err != nil {
-		r.a.log.Warn("cluster: device change not published", "device", id, "err", err)
-	}
-}
+func (r clusterDeviceRepo) changed(id string) { clusterChanged(r.a, clusterDevicesKind, id) }
 
 // CreateDevice implements device.Repository.
 func (r clusterDeviceRepo) CreateDevice(ctx context.Context, d device.Device, c device.Credential) error {
@@ -282,18 +358,19 @@ var _ device.Repository = clusterDeviceRepo{}
 // the device being seen (so silence is judged cluster-wide). When this node leads and such a
 // message ends a device's silence, report decides the status change (it publishes it).
 func clusterDevices(a *app, status *device.StatusTracker, report func(device.Status)) error {
+	err := onClusterChange(a, clusterDevicesKind, func(ctx context.Context, id string) {
+		if err := a.devices.Load(ctx); err != nil {
+			a.log.Warn("cluster: device reload failed", "device", id, "err", err)
+			return
+		}
+		if _, err := a.db.GetDevice(ctx, id); citybrain.ErrorCode(err) == citybrain.ENOTFOUND {
+			status.Forget(id)
+		}
+	})
+	if err != nil {
+		return err
+	}
 	subs := map[string]func(data []byte){
-		bus.SubjectClusterDevices: func(data []byte) {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := a.devices.Load(ctx); err != nil {
-				a.log.Warn("cluster: device reload failed", "device", string(data), "err", err)
-				return
-			}
-			if _, err := a.db.GetDevice(ctx, string(data)); citybrain.ErrorCode(err) == citybrain.ENOTFOUND {
-				status.Forget(string(data))
-			}
-		},
 		bus.SubjectTelemetry + ".>": func(data []byte) {
 			var m bus.TelemetryMsg
 			if json.Unmarshal(data, &m) != nil || m.Device == "" {
@@ -323,7 +400,7 @@ func clusterDevices(a *app, status *device.StatusTracker, report func(device.Sta
 		fn := fn
 		stop, err := a.bus.SubscribePeers(subject, func(_ string, data []byte) { fn(data) })
 		if err != nil {
-			return errors.Join(errors.New("cluster: subscribe "+subject), err)
+			return fmt.Errorf("cluster: subscribe %s: %w", subject, err)
 		}
 		a.onClose(stop)
 	}

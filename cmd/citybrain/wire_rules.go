@@ -83,7 +83,7 @@ func wireRules(ctx context.Context, a *app) error {
 	signals := make(chan []rule.Signal, 4096)
 	feed := func(sigs []rule.Signal) {
 		// every node evaluates (a hot standby); only the cluster's leader raises alerts
-		if len(sigs) > 0 {
+		if len(sigs) > 0 && a.leading() {
 			signals <- sigs
 		}
 	}

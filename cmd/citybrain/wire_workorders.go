@@ -4,13 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/citybrain/citybrain"
-	"github.com/citybrain/citybrain/internal/alert"
 	"github.com/citybrain/citybrain/internal/bus"
 	"github.com/citybrain/citybrain/internal/httpapi"
 	"github.com/citybrain/citybrain/internal/open311"
@@ -25,9 +22,8 @@ const workorderTick = time.Minute
 // wireWorkorders connects work orders: the service over the store with the assistant, the
 // area map and notices on the bus; the /api/v1 routes; the Open311 GeoReport v2 server at
 // /open311/v2/; and the deadline job. a.workorders is the handle rules use to open an order
-// from an alert (OpenFromAlert).
+// from an alert (OpenFromAlert, through workOrderOpener in wire_rules.go).
 func wireWorkorders(ctx context.Context, a *app) error {
-	var _ alert.WorkOrderOpener = a.openWorkOrderForAlert
 	locate := func(lon, lat float64) (string, string, string, bool) {
 		if a.areaMap == nil {
 			return "", "", "", false
@@ -49,7 +45,7 @@ func wireWorkorders(ctx context.Context, a *app) error {
 			a.liveHub.Publish("workorder", b)
 		}
 	}
-	svc, err := workorder.New(ctx, workorder.Options{Repo: a.db, Clock: a.clock, Triager: &lazyTriager{}, Locator: locate, Notify: notify})
+	svc, err := workorder.New(ctx, workorder.Options{Repo: a.db, Clock: a.clock, Triager: &lazyTriager{t: sharedTriager(a)}, Locator: locate, Notify: notify})
 	if err != nil {
 		return fmt.Errorf("work orders: %w", err)
 	}
@@ -73,38 +69,13 @@ func wireWorkorders(ctx context.Context, a *app) error {
 	return nil
 }
 
-// openWorkOrderForAlert is the alert.WorkOrderOpener of the platform: wireRules runs before
-// wireWorkorders, so it passes this method value, which reaches a.workorders when an alert
-// fires. The alert's area places the order; its severity sets the priority; a category that
-// is not a taxonomy code (any case) is left to the assistant.
-func (a *app) openWorkOrderForAlert(ctx context.Context, info alert.AlertInfo) error {
-	if a.workorders == nil {
-		return citybrain.Errorf(citybrain.EUNAVAILABLE, "工单服务未启动 / work orders are not running")
+// sharedTriager is the assistant wired by wireTriage (offline, or model-backed behind the
+// governance masker), or nil when triage is not wired.
+func sharedTriager(a *app) triage.Triager {
+	if a.triager == nil {
+		return nil
 	}
-	in := workorder.AlertOrder{AlertID: strconv.FormatInt(info.AlertID, 10), Title: info.RuleName, Description: info.Summary}
-	if in.Description == "" {
-		in.Description = fmt.Sprintf("%s: %s %v", info.RuleName, info.DeviceID, info.Value)
-	}
-	if c := strings.ToUpper(strings.TrimSpace(info.Category)); c != "" {
-		if _, ok := a.workorders.Dictionary().Category(c); ok {
-			in.Category = c
-		}
-	}
-	switch info.Severity {
-	case "critical":
-		in.Priority = workorder.PriorityEmergency
-	case "warning":
-		in.Priority = workorder.PriorityUrgent
-	}
-	if a.areaMap != nil && info.Area != "" {
-		if m := a.areaMap.Load(); m != nil {
-			if l, ok := m.Location(info.Area); ok {
-				in.Grid, in.Community, in.Street = l.Grid, l.Community, l.Street
-			}
-		}
-	}
-	_, _, err := a.workorders.OpenFromAlert(ctx, in)
-	return err
+	return a.triager
 }
 
 // lazyTriager builds the shipped offline classifier on first use, so starting the platform
@@ -119,6 +90,9 @@ type lazyTriager struct {
 // Triage implements workorder.Triager over the triage package.
 func (l *lazyTriager) Triage(ctx context.Context, text string) (workorder.Proposal, error) {
 	l.once.Do(func() {
+		if l.t != nil {
+			return
+		}
 		c, err := triage.New()
 		l.t, l.err = c, err
 	})

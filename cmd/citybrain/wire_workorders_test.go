@@ -17,7 +17,7 @@ import (
 func TestAlertOpensWorkOrder(t *testing.T) {
 	a := testApp(t)
 	ctx := context.Background()
-	if err := a.openWorkOrderForAlert(ctx, alert.AlertInfo{AlertID: 7, RuleName: "积水告警 waterlogging", Category: "drainage",
+	if err := workOrderOpener(a)(ctx, alert.AlertInfo{AlertID: 7, RuleName: "积水告警 waterlogging", Category: "drainage",
 		Severity: "critical", Summary: "友谊路下穿隧道积水 35 cm", Value: 35}); err != nil {
 		t.Fatal(err)
 	}

@@ -334,6 +334,9 @@ func (s *Service) inputs(ctx context.Context, sys *System, p Period, now time.Ti
 	}
 	out := make([]Input, 0, len(order))
 	for _, code := range order {
+		if len(units[code]) == 0 && len(man[code]) == 0 {
+			continue // nothing known about the unit in this period: not scored at all
+		}
 		in := Input{Unit: code, Metrics: units[code], Manual: man[code]}
 		if sys.CaseMetric != "" {
 			in.Cases = int(units[code][sys.CaseMetric])

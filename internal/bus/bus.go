@@ -34,12 +34,10 @@ const (
 	SubjectWorkOrders = "cb.workorders"
 	// SubjectKPI carries KPI changes for the dashboard: "cb.kpi".
 	SubjectKPI = "cb.kpi"
-	// SubjectClusterRules tells the other nodes that a rule changed: "cb.cluster.rules",
-	// payload the rule id (they reload it from the store).
-	SubjectClusterRules = "cb.cluster.rules"
-	// SubjectClusterDevices tells the other nodes that a device or its credential changed:
-	// "cb.cluster.devices", payload the device id (they reload their credential caches).
-	SubjectClusterDevices = "cb.cluster.devices"
+	// SubjectCluster carries change notices between the nodes of a cluster:
+	// "cb.cluster.<kind>" (e.g. rules, devices), payload the changed id; the other nodes
+	// reload what they keep in memory from the store.
+	SubjectCluster = "cb.cluster"
 )
 
 // Token makes an id safe as one subject token (dots, spaces and wildcards replaced).
@@ -100,7 +98,7 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		}
 		return &Bus{nc: nc, prefix: prefix, node: node}, nil
 	}
-	opts := &server.Options{ServerName: name, DontListen: true, NoLog: true, NoSigs: true, MaxPayload: 8 << 20}
+	opts := &server.Options{ServerName: strings.ReplaceAll(name, " ", "_"), DontListen: true, NoLog: true, NoSigs: true, MaxPayload: 8 << 20}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS: %w", err)

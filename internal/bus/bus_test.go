@@ -126,7 +126,7 @@ func TestExternalCluster(t *testing.T) {
 	a, b, other := open(prefix, "a"), open(prefix, "b"), open(prefix+"x", "a")
 	got := make(chan string, 8)
 	for name, bb := range map[string]*Bus{"a": a, "b": b, "other": other} {
-		stop, err := bb.SubscribePeers(SubjectClusterRules, func(s string, d []byte) { got <- name + ":" + s + "=" + string(d) })
+		stop, err := bb.SubscribePeers(SubjectCluster+".rules", func(s string, d []byte) { got <- name + ":" + s + "=" + string(d) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +135,7 @@ func TestExternalCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := a.Publish(SubjectClusterRules, []byte("r1")); err != nil {
+	if err := a.Publish(SubjectCluster+".rules", []byte("r1")); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -82,16 +82,18 @@ func TestSingleNodeAlwaysLeads(t *testing.T) {
 	}
 }
 
-// TestFailover: of two electors on one lock exactly one leads; when its node stops the other
-// takes over, and when the leader's session breaks it stops leading and the other takes over.
+// TestFailover: of two electors on one lock exactly one leads; when the leader's session
+// breaks its jobs stop (it may win the lock again), and when the leading node stops the
+// other takes over.
 func TestFailover(t *testing.T) {
 	lock := &memLocker{}
 	type node struct {
-		e       *Elector
-		cancel  context.CancelFunc
-		done    chan struct{}
-		running sync.Mutex
-		jobs    int
+		e      *Elector
+		cancel context.CancelFunc
+		done   chan struct{}
+		mu     sync.Mutex
+		jobs   int // lead calls running
+		ended  int // lead calls returned
 	}
 	start := func() *node {
 		n := &node{e: New(Config{Locker: lock, Retry: 10 * time.Millisecond, Check: 10 * time.Millisecond}), done: make(chan struct{})}
@@ -100,16 +102,22 @@ func TestFailover(t *testing.T) {
 		go func() {
 			defer close(n.done)
 			n.e.Run(ctx, func(ctx context.Context) {
-				n.running.Lock()
+				n.mu.Lock()
 				n.jobs++
-				n.running.Unlock()
+				n.mu.Unlock()
 				<-ctx.Done()
-				n.running.Lock()
+				n.mu.Lock()
 				n.jobs--
-				n.running.Unlock()
+				n.ended++
+				n.mu.Unlock()
 			})
 		}()
 		return n
+	}
+	count := func(n *node) (jobs, ended int) {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return n.jobs, n.ended
 	}
 	a, b := start(), start()
 	defer a.cancel()
@@ -125,34 +133,36 @@ func TestFailover(t *testing.T) {
 	}
 	waitFor(t, "a leader", func() bool { return len(leaders()) == 1 })
 	first := leaders()[0]
-	second := a
-	if first == a {
-		second = b
-	}
 	for i := 0; i < 20; i++ {
 		if l := leaders(); len(l) != 1 || l[0] != first {
 			t.Fatalf("leadership moved or doubled without a failure: %d leaders", len(l))
+		}
+		if jobs, _ := count(first); jobs != 1 {
+			t.Fatalf("leader runs %d lead calls, want 1", jobs)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 
 	lock.breakSession()
-	waitFor(t, "the old leader to step down", func() bool { return !first.e.Leading() })
-	waitFor(t, "the other node to take over", func() bool { return second.e.Leading() })
-	if second.e.Terms() != 1 {
-		t.Fatalf("second node terms = %d, want 1", second.e.Terms())
+	waitFor(t, "the broken leader's jobs to stop", func() bool { _, ended := count(first); return ended == 1 })
+	waitFor(t, "one leader again", func() bool { return len(leaders()) == 1 })
+	if a.e.Terms()+b.e.Terms() != 2 {
+		t.Fatalf("terms after the break: %d + %d, want 2 in all", a.e.Terms(), b.e.Terms())
 	}
 
-	second.cancel()
-	<-second.done
-	second.running.Lock()
-	jobs := second.jobs
-	second.running.Unlock()
-	if jobs != 0 || second.e.Leading() {
-		t.Fatalf("stopped node: jobs=%d leading=%v", jobs, second.e.Leading())
+	leader := leaders()[0]
+	other := a
+	if leader == a {
+		other = b
 	}
-	waitFor(t, "the first node to lead again", func() bool { return first.e.Leading() })
-	if first.e.Terms() != 2 {
-		t.Fatalf("first node terms = %d, want 2", first.e.Terms())
+	before := other.e.Terms()
+	leader.cancel()
+	<-leader.done
+	if jobs, _ := count(leader); jobs != 0 || leader.e.Leading() {
+		t.Fatalf("stopped node: jobs=%d leading=%v", jobs, leader.e.Leading())
+	}
+	waitFor(t, "the other node to take over", func() bool { return other.e.Leading() })
+	if other.e.Terms() != before+1 {
+		t.Fatalf("other node terms = %d, want %d", other.e.Terms(), before+1)
 	}
 }

@@ -181,7 +181,7 @@ func (m *model) next(w *World, t time.Time) (map[string]any, []event) {
 		v["strain_ue"] = round(120*m.base+40*rushHours(t)+m.noise(3), 1)
 		v["temperature_c"] = round(8+10*day+m.noise(0.3), 1)
 	case "manhole_cover":
-		open := m.rng.Float64() < 0.002
+		open := m.rng.Float64() < 0.0003 // about 20 covers an hour among 2,000 devices reporting every 10 s
 		v["open"] = open
 		v["tilt_deg"] = round(math.Abs(m.noise(0.3))+map[bool]float64{true: 45}[open], 1)
 		v["level_cm"] = round(math.Max(0, 40+150*wet+m.noise(2)), 1)
@@ -194,7 +194,7 @@ func (m *model) next(w *World, t time.Time) (map[string]any, []event) {
 		v["count"] = math.Round(count)
 		v["density_pm2"] = round(count/4000, 3)
 	case "smoke_detector":
-		alarm := m.rng.Float64() < 0.0005
+		alarm := m.rng.Float64() < 0.0001 // about 6 alarms an hour among 2,000 devices reporting every 10 s
 		v["smoke"] = alarm
 		v["smoke_db_m"] = round(math.Abs(m.noise(0.01))+map[bool]float64{true: 0.6}[alarm], 3)
 		v["temperature_c"] = round(20+3*day+m.noise(0.3), 1)

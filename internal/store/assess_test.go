@@ -268,3 +268,35 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+func TestImportWorkOrderHistory(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		day := time.Date(2026, 8, 3, 9, 0, 0, 0, cst)
+		var orders []*workorder.Order
+		var evs [][]*workorder.Event
+		for i := 1; i <= 3; i++ {
+			orders = append(orders, &workorder.Order{TrackingNo: workorder.TrackingNumber(day, int64(i)), TokenHash: fmt.Sprintf("hist%d", i),
+				Source: "demo-history", Category: "ROAD", Priority: workorder.PriorityNormal, State: workorder.StateDispatched,
+				Description: "历史", Street: "S1", CreatedAt: day, UpdatedAt: day})
+			evs = append(evs, []*workorder.Event{{At: day, Action: workorder.ActCreate, To: workorder.StateAccepted, ActorRole: "system"},
+				{At: day.Add(time.Minute), Action: workorder.ActDispatch, From: workorder.StateAccepted, To: workorder.StateDispatched, ActorRole: "operator"}})
+		}
+		if err := db.ImportWorkOrderHistory(ctx, orders, evs); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range orders {
+			if o.ID == 0 {
+				t.Fatal("ids not set")
+			}
+			got, err := db.Events(ctx, o.ID)
+			if err != nil || len(got) != 2 || got[1].Action != workorder.ActDispatch {
+				t.Fatalf("events of %s: %v %+v", o.TrackingNo, err, got)
+			}
+		}
+		// The day's counter continues after the imported numbers.
+		if n, err := db.NextSequence(ctx, "tracking:"+day.Format("20060102")); err != nil || n != 4 {
+			t.Fatalf("next sequence %d %v, want 4", n, err)
+		}
+	})
+}

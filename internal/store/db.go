@@ -70,7 +70,7 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 	_ = os.Remove(probe)
 	path := filepath.Join(dir, "citybrain.db")
 	// _txlock=immediate makes write transactions take the lock at BEGIN, avoiding upgrade deadlocks.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=cache_size(-65536)&_pragma=mmap_size(268435456)&_txlock=immediate"
 	sdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)

@@ -143,3 +143,23 @@ func BenchmarkQueryGroupStreets(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeRollupBlock decodes a day block of 24 hour rollups (60 points each).
+func BenchmarkDecodeRollupBlock(b *testing.B) {
+	day := t0 - t0%(24*hourMs)
+	var rs []Rollup
+	for h := int64(0); h < 24; h++ {
+		rs = append(rs, Rollup{Bucket: day + h*hourMs, Count: 60, Min: 12.1, Max: 80.4, Sum: 60 * 35.5, Last: float64(h), LastTS: day + h*hourMs + 3_590_000})
+	}
+	data, err := EncodeRollupBlock(ResHour, day, rs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		if err := DecodeRollupBlock(ResHour, day, data, func(Rollup) { n++ }); err != nil || n != 24 {
+			b.Fatal(n, err)
+		}
+	}
+}

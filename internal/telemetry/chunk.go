@@ -456,6 +456,15 @@ func (r *bitReader) readBits(n uint) (uint64, bool) {
 	if r.pos+n > uint(len(r.b))*8 {
 		return 0, false
 	}
+	if n == 0 {
+		return 0, true
+	}
+	if byteAt := r.pos / 8; n <= 56 && byteAt+8 <= uint(len(r.b)) {
+		// Fast path: one 64-bit load holds the n bits.
+		w := binary.BigEndian.Uint64(r.b[byteAt:]) << (r.pos % 8)
+		r.pos += n
+		return w >> (64 - n), true
+	}
 	var v uint64
 	for n > 0 {
 		off := r.pos % 8
@@ -474,6 +483,23 @@ func (r *bitReader) readBits(n uint) (uint64, bool) {
 
 func (r *bitReader) readSigned(widths []uint) (int64, bool) {
 	ones := 0
+	if byteAt := r.pos / 8; byteAt+8 <= uint(len(r.b)) {
+		// Fast path: count the prefix's one bits in one load.
+		w := binary.BigEndian.Uint64(r.b[byteAt:]) << (r.pos % 8)
+		for ones < len(widths) && w&(1<<63) != 0 {
+			ones++
+			w <<= 1
+		}
+		if ones < len(widths) {
+			r.pos += uint(ones) + 1 // the terminating zero
+		} else {
+			r.pos += uint(ones)
+		}
+		if ones == 0 {
+			return 0, true
+		}
+		return r.signedValue(widths[ones-1])
+	}
 	for ones < len(widths) {
 		b, ok := r.readBits(1)
 		if !ok {
@@ -487,7 +513,11 @@ func (r *bitReader) readSigned(widths []uint) (int64, bool) {
 	if ones == 0 {
 		return 0, true
 	}
-	width := widths[ones-1]
+	return r.signedValue(widths[ones-1])
+}
+
+// signedValue reads a two's-complement value of width bits.
+func (r *bitReader) signedValue(width uint) (int64, bool) {
 	u, ok := r.readBits(width)
 	if !ok {
 		return 0, false

@@ -17,7 +17,8 @@ func (r Resolution) BlockMillis() int64 {
 	return hourMs
 }
 
-// Rollup block layout (columnar, reusing the chunk encoding): a version byte (2), then six
+// Minute blocks use the columnar layout (hour blocks the row layout of encodeRollupBlockV1):
+// a version byte (2), then six
 // columns, each a uvarint length and an EncodeChunk blob whose timestamps are slot indexes
 // (bucket = block start + index × resolution): last and LastTS − bucket for every slot, then
 // count, min, max and sum only for the slots that are not "plain". A plain slot summarises
@@ -48,6 +49,9 @@ func EncodeRollupBlock(res Resolution, blockStart int64, rs []Rollup) ([]byte, e
 		if !plain(r) {
 			rich = append(rich, r)
 		}
+	}
+	if res == ResHour {
+		return encodeRollupBlockV1(blockStart, w, sorted), nil
 	}
 	out := []byte{rollupBlockVersion}
 	for c, col := range []struct {
@@ -160,9 +164,28 @@ func MergeRollupBlock(res Resolution, blockStart int64, old []byte, rs []Rollup)
 	return EncodeRollupBlock(res, blockStart, all)
 }
 
-// decodeRollupBlockV1 reads the first block layout (written by builds of November 2026
-// before the columnar one): uvarint slot count, then per slot uvarint index, uvarint
-// count, min, max, sum and last as little-endian IEEE 754 bits, varint LastTS − bucket.
+// encodeRollupBlockV1 writes the row layout (version byte 1): uvarint slot count, then per
+// slot uvarint index, uvarint count, min, max, sum and last as little-endian IEEE 754 bits,
+// varint LastTS − bucket. Hour blocks use it: they are small (24 slots, about 0.6 byte per
+// one-minute point) and read in bulk by district-wide queries, where a plain loop decodes
+// several times faster than six columns.
+func encodeRollupBlockV1(blockStart, w int64, sorted []Rollup) []byte {
+	out := make([]byte, 0, 2+len(sorted)*40)
+	out = append(out, 1)
+	out = binary.AppendUvarint(out, uint64(len(sorted)))
+	for _, r := range sorted {
+		out = binary.AppendUvarint(out, uint64((r.Bucket-blockStart)/w))
+		out = binary.AppendUvarint(out, uint64(r.Count))
+		for _, f := range []float64{r.Min, r.Max, r.Sum, r.Last} {
+			out = binary.LittleEndian.AppendUint64(out, math.Float64bits(f))
+		}
+		out = binary.AppendVarint(out, r.LastTS-r.Bucket)
+	}
+	return out
+}
+
+// decodeRollupBlockV1 reads the row layout of encodeRollupBlockV1 (also what builds before
+// the columnar layout wrote for minute blocks).
 func decodeRollupBlockV1(res Resolution, blockStart int64, b []byte, fn func(r Rollup), bad func(string) error) error {
 	n, sz := binary.Uvarint(b)
 	if sz <= 0 || n > uint64(res.BlockMillis()/res.Millis()) {
@@ -170,11 +193,13 @@ func decodeRollupBlockV1(res Resolution, blockStart int64, b []byte, fn func(r R
 	}
 	b = b[sz:]
 	w := res.Millis()
+	prev := int64(-1)
 	for i := uint64(0); i < n; i++ {
 		idx, sz := binary.Uvarint(b)
-		if sz <= 0 || idx >= uint64(res.BlockMillis()/w) {
+		if sz <= 0 || idx >= uint64(res.BlockMillis()/w) || int64(idx) <= prev {
 			return bad("slot")
 		}
+		prev = int64(idx)
 		b = b[sz:]
 		cnt, sz := binary.Uvarint(b)
 		if sz <= 0 || cnt > math.MaxInt64 {

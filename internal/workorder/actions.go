@@ -775,7 +775,8 @@ type AlertOrder struct {
 }
 
 // OpenFromAlert opens a work order for an alert through the same path as every report; the
-// actor in ctx (or the system) is recorded as the reporter. It returns the order id and
+// actor in ctx (or the system) is recorded as the reporter. The category may be any case; an
+// unknown category or priority is left to the assistant and the SLA defaults. It returns the order id and
 // tracking number. It is what the rules engine's WorkOrderOpener calls.
 func (s *Service) OpenFromAlert(ctx context.Context, in AlertOrder) (int64, string, error) {
 	if citybrain.ActorFrom(ctx) == nil {
@@ -784,6 +785,16 @@ func (s *Service) OpenFromAlert(ctx context.Context, in AlertOrder) (int64, stri
 	desc := in.Description
 	if desc == "" {
 		desc = in.Title
+	}
+	// Rules name categories loosely ("drainage"); an unknown one is left to the assistant
+	// rather than failing the alert.
+	if in.Category = strings.ToUpper(strings.TrimSpace(in.Category)); in.Category != "" {
+		if _, ok := s.Dictionary().Category(in.Category); !ok {
+			in.Category = ""
+		}
+	}
+	if !ValidPriority(in.Priority) {
+		in.Priority = ""
 	}
 	res, err := s.Create(ctx, NewReport{Source: SourceAlert, SourceRef: in.AlertID, Title: in.Title, Description: desc,
 		Category: in.Category, Priority: in.Priority, Dept: in.Dept, HasLocation: in.HasLocation, Lon: in.Lon, Lat: in.Lat,

@@ -480,6 +480,15 @@ func TestOpenFromAlert(t *testing.T) {
 	if o.Source != SourceAlert || o.SourceRef != "A-1" || o.LeadDept != "WATER" || !o.Deadline.Equal(h.clock.T.Add(2*time.Hour)) {
 		t.Fatalf("%+v", o)
 	}
+	// Loosely named categories: any case is fine, an unknown one goes to the assistant.
+	id, _, err = h.svc.OpenFromAlert(context.Background(), AlertOrder{AlertID: "A-2", Title: "积水告警", Category: "drainage", Priority: "fatal"})
+	if o, _ := h.svc.Get(operator(), id); err != nil || o.Category != "DRAINAGE" || o.Priority != PriorityNormal {
+		t.Fatalf("lowercase category: %v %+v", err, o)
+	}
+	id, _, err = h.svc.OpenFromAlert(context.Background(), AlertOrder{AlertID: "A-3", Title: "设备离线", Category: "floods"})
+	if o, _ := h.svc.Get(operator(), id); err != nil || o.State != StateTriage {
+		t.Fatalf("unknown category: %v %+v", err, o)
+	}
 }
 
 func TestTrackingNumberAndToken(t *testing.T) {

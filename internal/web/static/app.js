@@ -150,7 +150,7 @@
       for (const a of list.slice(0, 100)) {
         const item = el("div", { class: "item " + (a.severity || "") + (a._new ? " new" : ""), "data-alert": a.id },
           el("div", {}, el("span", { class: "badge " + a.severity }, t(a.severity)), " ", el("b", {}, a.rule_name || a.name || a.rule || ""), " ", el("span", { class: "badge " + a.status }, t(a.status))),
-          el("div", { class: "muted" }, (a.device_id || a.device || "") + " · " + (a.area_name || a.area || "") + " · " + fmtTime(a.started_at || a.created_at)),
+          el("div", { class: "muted" }, (a.device_id || a.device || "") + " · " + (a.area_name || a.area || "") + " · " + fmtTime(a.fired_at || a.starts_at || a.started_at)),
           a.summary || a.message ? el("div", {}, a.summary || a.message) : null,
           a.status === "firing" || a.status === "pending" ? el("button", { class: "ghost ack", onclick: async () => { try { await api("POST", "/api/v1/alerts/" + a.id + "/ack", { note: "" }); toast(t("ack") + " ✓"); } catch (e) { toast(e.message); } } }, t("ack")) : null);
         a._new = false;

@@ -79,7 +79,7 @@ Object.assign(window.I18N.zh, {
   wo_coords: "坐标", wo_source: "来源", wo_sla: "时限规则", wo_resolution: "办结方式", wo_reporters: "反映人",
   wo_f_source: "来源", wo_f_dept: "承办单位", wo_f_assist: "协办单位", wo_f_deadline: "期限", wo_f_category: "类别", wo_f_until: "延期至", wo_f_rating: "评分",
   wo_res_fixed: "已解决", wo_res_duplicate: "重复件", wo_res_not_responsible: "非职责范围", wo_res_cancelled: "已撤销",
-  wo_f_priority: "紧急程度", wo_f_duplicate_of: "重复于", wo_f_satisfied: "满意", wo_f_confidence: "置信度", wo_f_subcategory: "小类",
+  wo_f_possible_duplicates: "疑似重复", wo_f_priority: "紧急程度", wo_f_duplicate_of: "重复于", wo_f_satisfied: "满意", wo_f_confidence: "置信度", wo_f_subcategory: "小类",
 });
 Object.assign(window.I18N.en, {
   act_need_triage: "Send to triage", act_dispatch: "Dispatch", act_acknowledge: "Acknowledge", act_dispute: "Dispute", act_reassign: "Reassign", act_start: "Start work",
@@ -110,7 +110,7 @@ Object.assign(window.I18N.en, {
   wo_coords: "Coordinates", wo_source: "Source", wo_sla: "Deadline rule", wo_resolution: "Resolution", wo_reporters: "Reporters",
   wo_f_source: "source", wo_f_dept: "unit", wo_f_assist: "assisting", wo_f_deadline: "deadline", wo_f_category: "category", wo_f_until: "until", wo_f_rating: "rating",
   wo_res_fixed: "Fixed", wo_res_duplicate: "Duplicate", wo_res_not_responsible: "Not our responsibility", wo_res_cancelled: "Cancelled",
-  wo_f_priority: "urgency", wo_f_duplicate_of: "duplicate of", wo_f_satisfied: "satisfied", wo_f_confidence: "confidence", wo_f_subcategory: "subcategory",
+  wo_f_possible_duplicates: "possible duplicates", wo_f_priority: "urgency", wo_f_duplicate_of: "duplicate of", wo_f_satisfied: "satisfied", wo_f_confidence: "confidence", wo_f_subcategory: "subcategory",
 });
 // Data-governance and audit pages (pages-governance.js).
 Object.assign(window.I18N.zh, {
@@ -191,6 +191,8 @@ Object.assign(window.I18N.zh, {
   as_record: "记录", as_when: "时间", as_why: "拉低原因", as_evidence: "佐证材料", as_indicator: "指标", as_weight: "权重", as_metric: "平台指标",
   as_value: "指标值", as_records_for: "“{ind}”背后的记录", as_total: "共 {n} 条", as_evidence_ph: "佐证说明（如：9月12日实地考察12处点位）",
   as_manual_saved: "已保存，重新计算后生效", as_enter: "录入分值",
+  as_edit: "编辑或导入指标体系", as_edit_intro: "修改权重、计分或指标后导入（JSON 或 YAML），将保存为新版本；已存储的历史结果保持原版本，重新计算该周期后才使用新版本。",
+  as_import: "导入为新版本", as_imported: "已保存为第 {v} 版", as_unchanged: "内容未变化，未生成新版本",
 });
 Object.assign(window.I18N.en, {
   as_system: "Indicator system", as_recompute: "Recompute", as_print: "Print report", as_map: "Scores by street", as_radar: "Indicator radar", as_trend: "Score trend",
@@ -201,4 +203,6 @@ Object.assign(window.I18N.en, {
   as_record: "Record", as_when: "When", as_why: "Why it counts against the unit", as_evidence: "Evidence", as_indicator: "Indicator", as_weight: "Weight", as_metric: "Platform metric",
   as_value: "Value", as_records_for: "Records behind “{ind}”", as_total: "{n} in all", as_evidence_ph: "Evidence (e.g. site inspection of 12 points on 12 Sep)",
   as_manual_saved: "Saved; it counts after a recompute", as_enter: "Enter a value",
+  as_edit: "Edit or import the indicator system", as_edit_intro: "Change weights, scoring or indicators and import (JSON or YAML): it is stored as a new version; stored results keep the version they were computed with until that period is recomputed.",
+  as_import: "Import as a new version", as_imported: "Saved as version {v}", as_unchanged: "Unchanged: no new version",
 });

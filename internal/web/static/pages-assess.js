@@ -18,7 +18,7 @@
 .as-table tbody tr { cursor:pointer; }
 .as-grade { display:inline-block; min-width:22px; text-align:center; border-radius:10px; padding:1px 6px; font-weight:700; color:#111; }
 .as-grade.A { background:#4caf50; } .as-grade.B { background:#9ccc65; } .as-grade.C { background:#ffd54f; } .as-grade.D { background:#ffa726; } .as-grade.E { background:#ef5350; }
-.as-up { color:#4caf50; } .as-down { color:#ef5350; } .as-nr { color:var(--muted); font-size:12px; }
+.as-up { color:#4caf50; white-space:nowrap; } .as-down { color:#ef5350; white-space:nowrap; } .as-nr { color:var(--muted); font-size:12px; }
 .as-ind { cursor:pointer; } .as-ind.sel td { background:var(--panel2); } .as-ind.child td:first-child { padding-left:20px; }
 .as-why { color:#ffcc80; }
 #as-records a { color:var(--accent); }
@@ -218,6 +218,24 @@
         try { await api("POST", "/api/v1/assess/manual", { system: sys, period: perSel.value, unit, indicator, value: Number(v.value), evidence: ev.value, evidence_url: link.value }); toast(t("as_manual_saved")); }
         catch (ex) { toast(ex.message); }
       } }, el("b", {}, t("as_enter")), v, ev, link, el("button", { type: "submit" }, t("save")));
+    }
+
+    // Administrators edit the system as JSON (or paste YAML) and import it as a new version.
+    if (S.me && S.me.role === "admin") {
+      const area = el("textarea", { id: "as-editor", rows: 16, style: "width:100%;font-family:monospace;font-size:12px" });
+      const msg = el("div", { class: "muted", id: "as-editor-msg" });
+      const box = el("details", { class: "panel", style: "margin-top:10px" }, el("summary", {}, t("as_edit")),
+        el("p", { class: "muted" }, t("as_edit_intro")), area, msg,
+        el("button", { id: "as-import", onclick: async () => {
+          msg.textContent = "";
+          const resp = await fetch("/api/v1/assess/systems", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "text/plain", "X-CSRF-Token": S.csrf }, body: area.value });
+          const body = await resp.json().catch(() => ({}));
+          if (!resp.ok) { msg.textContent = (body.error && body.error.message) || resp.statusText; msg.className = "error"; return; }
+          msg.className = "muted"; msg.textContent = body.created ? t("as_imported", { v: body.system.version }) : t("as_unchanged");
+        } }, t("as_import")));
+      box.addEventListener("toggle", async () => { if (box.open && !area.value) area.value = JSON.stringify(await api("GET", "/api/v1/assess/systems/" + encodeURIComponent(sys)), null, 2); });
+      sysSel.addEventListener("change", () => { area.value = ""; box.open = false; });
+      view.append(box);
     }
 
     const p = await loadPeriods(q.get("period"));

@@ -29,7 +29,8 @@
 .wo-actions { display:flex; gap:8px; flex-wrap:wrap; }
 .wo-actions button { min-height:40px; }
 .wo-form { margin-top:10px; padding:10px; border:1px dashed var(--border); border-radius:6px; }
-.wo-form input:not([type=checkbox]):not([type=file]), .wo-form select { width:100%; }
+.wo-form input:not([type=checkbox]):not([type=file]), .wo-form select, .wo-card select, .wo-card input:not([type=checkbox]) { width:100%; max-width:100%; }
+.form-row > div { min-width:0; }
 .wo-steps { display:flex; flex-wrap:wrap; gap:4px; margin:8px 0; }
 .wo-steps span { padding:4px 10px; border-radius:12px; background:var(--panel2); color:var(--muted); font-size:12px; }
 .wo-steps span.done { background:#1d4e2c; color:#cfe; } .wo-steps span.now { background:var(--accent); color:#fff; }
