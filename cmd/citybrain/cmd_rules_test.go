@@ -36,12 +36,13 @@ expect:
 		code int
 		want []string
 	}{
-		{"shipped scripts pass", []string{"rules", "test", "-q", filepath.Join("..", "..", "internal", "rule", "testdata", "*.yaml")}, 0,
+		{"shipped scripts pass", []string{"rules", "test", "-q", "--profiles", "examples", filepath.Join("..", "..", "internal", "rule", "testdata", "*.yaml")}, 0,
 			[]string{"PASS ", " 0 failed, 0 scripts could not run"}},
 		{"a failed expectation", []string{"rules", "test", bad}, 1,
-			[]string{"FAIL " + bad, "  ok    at 1m: firing wl-high ws-1", "  FAIL  at 3m: alert wl-high ws-1 firing\n        got: resolved", "1 checks passed, 1 failed"}},
+			[]string{"FAIL " + bad, "  ok    at 1m: firing wl-high ws-1", "  FAIL  at 3m: alert wl-high ws-1 firing\n        got: resolved", "2 checks passed, 1 failed"}},
 		{"a rule that does not compile", []string{"rules", "test", broken}, 1, []string{"ERROR " + broken, "levl", "1 scripts could not run"}},
 		{"no file", []string{"rules", "test"}, 2, nil},
+		{"unknown profile set", []string{"rules", "test", "--profiles", "nope", bad}, 2, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -194,6 +194,7 @@ func startDemoSimulator(a *app) {
 		Places: places, Locate: locate, Log: a.log.With("component", "simulator"),
 		World: simulate.World{Start: time.Now(), StormAfter: 30 * time.Second, StormFor: 30 * time.Minute, QuietHouseholdAfter: time.Minute, Speed: a.cfg.SimSpeed}}
 	a.goTask("demo history backfill", func(ctx context.Context) error { return backfillDemoHistory(ctx, a, cfg) })
+	startDemoCitizenReports(a)
 	a.goTask("device simulator", func(ctx context.Context) error {
 		var stats simulate.Stats
 		done := make(chan error, 1)

@@ -15,7 +15,7 @@ package main
 //     readings and events count as "seen"), the live push hub (all subjects come over NATS).
 //   - Per node only: MQTT connections and their persistent sessions (stored under the node's
 //     name, see --node), device commands (sent by the node the device is connected to), the
-//     telemetry group-commit queue, the area map cache (reloaded from the store every minute).
+//     telemetry group-commit queue, the area map cache (reloaded from the store every 10 s).
 
 import (
 	"context"
