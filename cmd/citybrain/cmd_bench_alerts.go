@@ -166,7 +166,7 @@ func cmdBenchAlerts(ctx context.Context, c *cli) error {
 	duration := fs.Duration("duration", 30*time.Second, "how long probes are sent")
 	warmup := fs.Duration("warmup", 3*time.Second, "background load before the first probe")
 	interval := fs.Duration("interval", 200*time.Millisecond, "pause between probe cycles")
-	extraRules := fs.Int("rules", 0, "extra never-firing rules on the background devices' profile (engine work per reading)")
+	extraRules := fs.Int("rules", 0, "extra never-firing rules spread over 10 profiles and 20 areas as in the engine benchmark: a tenth on the background devices' profile, each of those scoped to one of 20 areas")
 	probes := fs.Int("probes", 4, "probe devices cycling in parallel (more samples per second)")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for a probe's alert before counting it missed")
 	fs.Usage = func() {
@@ -227,7 +227,7 @@ Flags:`)
 				defer wg.Done()
 				defer func() { <-sem }()
 				id := fmt.Sprintf("bench-%05d", i)
-				s, err := reg.Register(ctx, device.Input{ID: id, Profile: "air_quality", Area: "bench"})
+				s, err := reg.Register(ctx, device.Input{ID: id, Profile: "air_quality", Area: fmt.Sprintf("bench-a%02d", i%20)})
 				if err != nil {
 					errs <- err
 					return
@@ -243,9 +243,31 @@ Flags:`)
 	}
 	rules := []map[string]any{{"id": "bench-level", "name": "积水超过30厘米（基准）/ level above 30 cm (bench)", "profile": "drain_level",
 		"condition": "level_cm > 30", "severity": "critical"}}
+	// extra rules as in the engine benchmark (internal/rule/bench_test.go): over 10 profiles
+	// and 20 areas; those on air_quality use its measurements and windows, the others the
+	// battery every profile reports; none fires (background values stay within 20–80)
+	others := []string{"gas_methane", "water_pipe", "rain_gauge", "heat_pipe", "structure_tilt", "manhole_cover", "smoke_detector", "noise", "waste_bin"}
 	for i := range *extraRules {
-		rules = append(rules, map[string]any{"id": fmt.Sprintf("bench-r-%04d", i), "name": fmt.Sprintf("基准规则 bench rule %d", i),
-			"profile": "air_quality", "condition": fmt.Sprintf("pm25 > %d && pm10 > 0", 1000+i), "severity": "info"})
+		r := map[string]any{"id": fmt.Sprintf("bench-r-%04d", i), "name": fmt.Sprintf("基准规则 bench rule %d", i), "severity": "info"}
+		if i%10 == 0 {
+			r["profile"] = "air_quality"
+			r["area_scope"] = []string{fmt.Sprintf("bench-a%02d", (i/10)%20)}
+			switch (i / 10) % 4 {
+			case 0:
+				r["condition"] = fmt.Sprintf("pm25 > %d", 100+i%50)
+				r["for"] = "1m"
+			case 1:
+				r["condition"] = "pm25 > 90 && pm10 > 90"
+			case 2:
+				r["kind"], r["condition"] = "window", `avg("pm25", "15m") > 95`
+			case 3:
+				r["kind"], r["condition"] = "rate", `delta("pm10", "10m") > 70`
+			}
+		} else {
+			r["profile"] = others[i%len(others)]
+			r["condition"] = "battery < -1"
+		}
+		rules = append(rules, r)
 	}
 	for _, r := range rules {
 		if code, err := reg.post(ctx, "/api/v1/rules", r, nil); err != nil || code != http.StatusCreated {

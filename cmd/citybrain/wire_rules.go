@@ -59,6 +59,11 @@ func wireRules(ctx context.Context, a *app) error {
 		return fmt.Errorf("rules: masker: %w", err)
 	}
 	filter := func(s string) string { return masker.MaskText(s, governance.GradeGeneral4) }
+	if a.governance != nil {
+		// Webhook and SMS receivers are external readers: the governance decisions mask
+		// personal information for them (clearance 2) and the masking is audited.
+		filter = a.governance.ModelMasker(governance.GradeGeneral4, 2)
+	}
 	hooks := &alert.WebhookNotifier{Subscriptions: a.db.ListSubscriptions, Send: webhook.New(10 * time.Second).Send, Record: a.db.RecordDelivery}
 	a.notifier, err = alert.NewDispatcher(filter, a.log.With("component", "alerts"), alert.LogNotifier{Log: a.log.With("component", "alerts")}, hooks)
 	if err != nil {

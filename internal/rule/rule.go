@@ -9,7 +9,8 @@
 // driven by the caller's clock. The Engine's window state can be snapshotted to bytes and
 // restored after a restart. DryRun replays history through a rule. Service keeps a
 // Repository of rules and the Engine in step and runs dry runs over a History. Scripted
-// rule tests live in testdata/ (see testdata/README.md).
+// rule tests live in testdata/ (see testdata/README.md); ParseScript and RunScript run
+// them, for TestScripts and for `citybrain rules test`.
 //
 // Concurrency: an Engine is safe for concurrent use; all its methods serialise on one
 // mutex, so signals come out in the order inputs went in. A Service serialises rule

@@ -385,7 +385,7 @@ func RunScript(s *Script, catalog Catalog, newAlerts func(citybrain.Clock) Scrip
 	res := &ScriptResult{Name: s.Name}
 	devices := map[string]DeviceInfo{}
 	for _, d := range s.Devices {
-		devices[d.ID] = DeviceInfo{ID: d.ID, Name: d.Name, Profile: d.Profile, Area: d.Area, AreaPath: d.AreaPath, Household: d.Household}
+		devices[d.ID] = DeviceInfo(d)
 	}
 	e := NewEngine(Config{
 		Lookup:  func(id string) (DeviceInfo, bool) { d, ok := devices[id]; return d, ok },

@@ -91,6 +91,7 @@ const (
 	FaultStuckRange // sends values outside the profile's range now and then
 	FaultGasLeak    // a gas detector whose well leaks during the run
 	FaultLamp       // a streetlight that fails
+	FloodProne      // a drainage gauge at a low point (易涝点) that floods in a storm
 )
 
 // model is one device's state between reports.
@@ -158,7 +159,13 @@ func (m *model) next(w *World, t time.Time) (map[string]any, []event) {
 		m.counter += (80 + 300*demand) / 60
 		v["total_m3"] = round(m.counter, 1)
 	case "drain_level":
-		level := math.Max(0, 15+m.base*10+180*wet+m.noise(1))
+		// Only low points (易涝点: the scenario's gauge and about one in seven others) flood;
+		// elsewhere the drains carry the storm with a few centimetres more.
+		rise := 0.05
+		if m.fault == FloodProne || m.base > 0.85 {
+			rise = 1
+		}
+		level := math.Max(0, 15+m.base*10+180*wet*rise+m.noise(1))
 		v["level_cm"] = round(level, 1)
 		v["flow_m3h"] = round(math.Max(0, 50+4000*wet+m.noise(10)), 0)
 		if level > 120 {

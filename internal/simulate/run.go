@@ -140,7 +140,7 @@ func plan(cfg Config) []simDevice {
 		fault   int
 		quiet   bool
 	}{{"door_sensor", FaultNone, true}, {"motion_sensor", FaultNone, true}, {"smoke_detector", FaultNone, true},
-		{"gas_methane", FaultGasLeak, false}, {"streetlight", FaultLamp, false}, {"drain_level", FaultNone, false}, {"rain_gauge", FaultNone, false}}
+		{"gas_methane", FaultGasLeak, false}, {"streetlight", FaultLamp, false}, {"drain_level", FloodProne, false}, {"rain_gauge", FaultNone, false}}
 	out := make([]simDevice, 0, cfg.Devices)
 	for i := 0; i < cfg.Devices; i++ {
 		var d simDevice

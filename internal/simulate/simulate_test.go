@@ -52,7 +52,7 @@ func (r svcRegistrar) RegisterFacility(ctx context.Context, f device.Facility) e
 func TestModelScenario(t *testing.T) {
 	w := World{Start: time.Date(2026, 7, 20, 2, 0, 0, 0, time.UTC)} // 10:00 in Beijing
 	w.defaults()
-	drain := newModel("d", "drain_level", 1, FaultNone, false)
+	drain := newModel("d", "drain_level", 1, FloodProne, false)
 	before, _ := drain.next(&w, w.Start.Add(5*time.Minute))
 	peak, evs := drain.next(&w, w.Start.Add(w.StormAfter+w.StormFor/2+10*time.Minute))
 	t.Logf("drain level before the storm %v cm, at its height %v cm", before["level_cm"], peak["level_cm"])

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/citybrain/citybrain/internal/store"
 	"github.com/citybrain/citybrain/internal/store/storetest"
@@ -48,8 +49,36 @@ func TestLeaderLock(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("TryLock after release: ok=%v err=%v", ok, err)
 		}
-		if err := l3.Release(ctx); err != nil {
+		// The holder's session ends (as when its node dies or its connection breaks): the
+		// lock is free for another node and the old holder's Check reports the loss.
+		var killed int
+		if err := db.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l,
+			(SELECT hashtextextended(current_schema() || '/leader', 0) AS k) h
+			WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+			AND l.classid = ((h.k >> 32) & 4294967295)::oid AND l.objid = (h.k & 4294967295)::oid`).Scan(&killed); err != nil {
 			t.Fatal(err)
 		}
+		if killed != 1 {
+			t.Fatalf("terminated %d sessions holding the lock, want 1", killed)
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			l4, ok, err := db.TryLock(ctx, "leader")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				if err := l4.Release(ctx); err != nil {
+					t.Fatal(err)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the lock stayed held after its session ended")
+			}
+		}
+		if err := l3.Check(ctx); err == nil {
+			t.Fatal("Check of a lease whose session ended reported no error")
+		}
+		_ = l3.Release(ctx)
 	})
 }

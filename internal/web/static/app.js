@@ -122,14 +122,15 @@
   routes.dashboard = async (view) => {
     startLive();
     const kpiBox = el("div", { class: "kpis", id: "kpis" });
-    const mapBox = el("div", { id: "map" });
+    const mapBox = el("div", { id: "map", style: "flex:1 1 0" });
     const crumbs = el("div", { class: "crumbs muted" });
-    const feed = el("div", { class: "feed", id: "alert-feed" });
+    const feed = el("div", { class: "feed", id: "alert-feed", style: "flex:1 1 0;min-height:0" });
     const trend1 = el("div", { class: "chart", id: "trend-pm25" }), trend2 = el("div", { class: "chart", id: "trend-water" });
     view.append(el("div", { class: "grid-dash" }, kpiBox,
       el("div", { class: "panel" }, el("h3", {}, t("trend_pm25")), trend1),
-      el("div", { class: "panel" }, el("h3", {}, t("district_map"), " ", crumbs), mapBox),
-      el("div", { class: "panel" }, el("h3", {}, t("alert_feed")), feed),
+      // min-height:0 lets the middle row keep the screen's height: the feed scrolls instead of stretching the map
+      el("div", { class: "panel", style: "min-height:0;display:flex;flex-direction:column" }, el("h3", {}, t("district_map"), " ", crumbs), mapBox),
+      el("div", { class: "panel", style: "min-height:0;display:flex;flex-direction:column" }, el("h3", {}, t("alert_feed")), feed),
       el("div", { class: "panel", style: "grid-column:1 / 4" }, el("h3", {}, t("trend_water")), trend2)));
     const drawKPI = (k) => {
       kpiBox.innerHTML = "";
@@ -298,7 +299,7 @@
         el("td", {}, el("span", { class: "badge " + r.severity }, t(r.severity))), el("td", {}, r.enabled === false ? "✗" : "✓"),
         el("td", {}, el("button", { class: "ghost", onclick: async () => { try { const d = await api("POST", "/api/v1/rules/" + r.id + "/dry-run", {}); toast(t("would_fire", { n: d.fired ?? d.count ?? (d.firings || []).length })); } catch (e) { toast(e.message); } } }, t("dry_run")))));
     };
-    const f = { name: el("input", { id: "rule-name" }), profile: el("input", { id: "rule-profile", value: "waterlogging" }), condition: el("input", { id: "rule-condition", value: "level_cm > 30", style: "width:100%" }),
+    const f = { name: el("input", { id: "rule-name" }), profile: el("input", { id: "rule-profile", value: "drain_level" }), condition: el("input", { id: "rule-condition", value: "level_cm > 30", style: "width:100%" }),
       for: el("input", { id: "rule-for", value: "2m" }), severity: el("select", { id: "rule-severity" }, SEV.map((s) => el("option", { value: s }, t(s)))), description: el("input", { style: "width:100%" }) };
     const err = el("pre", { class: "error", id: "rule-error" });
     const form = el("form", { class: "panel", onsubmit: async (e) => {

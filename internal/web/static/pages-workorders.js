@@ -41,7 +41,7 @@
 .wo-stars button.on { color:#ffc53d; }
 .wo-narrow { max-width:760px; margin:0 auto; }
 .badge.overdue { background:var(--crit); } .badge.escalated { background:#c41d7f; } .badge.reminded { background:var(--warn); color:#111; }
-.report-form input, .report-form select { width:100%; }
+.report-form input, .report-form select, .wo-narrow input:not([type=checkbox]):not([type=file]), .wo-narrow select { width:100%; }
 @media (max-width: 900px) { .wo-detail { grid-template-columns:1fr; } .wo-cards { grid-template-columns:1fr; } main { padding:8px; }
   .wo-actions button { flex:1 1 40%; min-height:48px; font-size:16px; } }
 `));
@@ -240,6 +240,13 @@
     view.append(el("div", { class: "wo-narrow" }, el("form", { class: "panel", onsubmit: (e) => { e.preventDefault(); look(); } }, el("h3", {}, t("nav_track")),
       el("div", { class: "form-row" }, el("div", {}, el("label", { for: "track-no" }, t("tracking")), no), el("div", {}, el("label", { for: "track-token" }, t("track_token")), tok)),
       el("p", {}, el("button", { type: "submit", id: "track-go" }, t("query"))), mineBox), out));
+    // A signed-in citizen also sees the cases filed under the account.
+    if (S.me && S.me.role === "citizen") {
+      try {
+        const mineR = items(await api("GET", "/api/v1/workorders?limit=50"));
+        if (mineR.length) view.append(el("div", { class: "wo-narrow", style: "margin-top:10px" }, el("h3", {}, t("wo_my_reports")), cards(mineR, N)));
+      } catch (e) {}
+    }
     if (no.value && tok.value) await look();
   };
 
