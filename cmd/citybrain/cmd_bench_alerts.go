@@ -173,15 +173,20 @@ func cmdBenchAlerts(ctx context.Context, c *cli) error {
 		fmt.Fprintln(c.stderr, `Usage: citybrain bench alerts [flags]
 
 Starts 'citybrain serve' as a separate process on free ports with a fresh data directory
-(as bench ingest does), registers background air-quality devices and one drain-level
-probe device, creates the rule "level_cm > 30" (no for: it fires on the first reading
-that breaks it) and connects a browser-like Server-Sent Events client to /api/v1/live
-with the bootstrap admin token. It drives QoS 1 background load like bench ingest and,
-meanwhile, probe cycles: the probe publishes a level above 30 cm, and the time from its
-PUBACK (the reading is durably stored) to the alert's "firing" event on the live stream
-is one sample; then a level below 30 clears the alert (waiting for "resolved") before
-the next cycle. The first cycle warms up and is not counted. It prints p50/p90/p99/max,
+(as bench ingest does), registers background air-quality devices and --probes
+drain-level probe devices, creates the rule "level_cm > 30" (no for: it fires on the
+first reading that breaks it) and connects a browser-like Server-Sent Events client to
+/api/v1/live with the bootstrap admin token. It drives QoS 1 background load like bench
+ingest (its load generator; --rate paces it) and, meanwhile, probe cycles on every probe
+device: a level above 30 cm, and the time from its PUBACK (the reading is durably
+stored) to the alert's "firing" event on the live stream is one sample; then a level
+below 30 clears the alert (waiting for "resolved") and, after --interval, the next
+cycle. Each probe's first cycle warms up and is not counted. It prints p50/p90/p99/max,
 the background load achieved, server CPU and the machine (cores, load average).
+docs/performance.md ("Rules and alerts") has figures.
+
+Example (the ingest benchmark's load):
+  citybrain bench alerts --devices 100 --window 20 --duration 120s
 
 Flags:`)
 		fs.PrintDefaults()

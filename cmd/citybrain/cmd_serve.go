@@ -69,7 +69,7 @@ func cmdUserAdd(ctx context.Context, c *cli) error {
 	fs.StringVar(&in.Role, "role", "", "role: "+strings.Join(citybrain.Roles(), ", ")+" (required)")
 	fs.StringVar(&in.Department, "department", "", "department code (required for dept)")
 	fs.StringVar(&in.Area, "area", "", "area code (required for worker)")
-	fs.IntVar(&in.Clearance, "clearance", 1, "data clearance 1–5")
+	fs.IntVar(&in.Clearance, "clearance", 0, "data clearance 1–5 (default: the role's — admin 4, operator and dept 3, worker and auditor 2, citizen 1)")
 	fs.Usage = func() {
 		fmt.Fprintln(c.stderr, "Usage: citybrain user add --username NAME --role ROLE [flags]\n\nAdds a user. The password is read from CITYBRAIN_USER_PASSWORD or, if unset, generated and printed once.\n\nFlags:")
 		fs.PrintDefaults()

@@ -192,7 +192,7 @@ func startDemoSimulator(a *app) {
 	// alert after about 4). --sim-speed runs it faster.
 	cfg := simulate.Config{Devices: a.cfg.SimDevices, Rate: a.cfg.SimRate, Broker: a.broker.Listener(), Prefix: "sim", Seed: 1,
 		Places: places, Locate: locate, Log: a.log.With("component", "simulator"),
-		World: simulate.World{Start: time.Now(), StormAfter: 30 * time.Second, StormFor: 30 * time.Minute, QuietHouseholdAfter: time.Minute, Speed: a.cfg.SimSpeed}}
+		World: simulate.World{Start: time.Now(), StormAfter: 30 * time.Second, StormFor: 30 * time.Minute, QuietHouseholdAfter: time.Minute, Speed: max(a.cfg.SimSpeed, 1)}}
 	a.goTask("demo history backfill", func(ctx context.Context) error { return backfillDemoHistory(ctx, a, cfg) })
 	startDemoCitizenReports(a)
 	a.goTask("device simulator", func(ctx context.Context) error {
@@ -211,6 +211,10 @@ func startDemoSimulator(a *app) {
 		}
 	})
 	fmt.Fprintf(a.out, "模拟设备 / simulated devices: %d, %.0f msg/s (--sim-devices, --sim-rate)\n", cfg.Devices, cfg.Rate)
+	sp := max(a.cfg.SimSpeed, 1)
+	at := func(d time.Duration) string { return (time.Duration(float64(d) / sp)).Round(time.Second).String() }
+	fmt.Fprintf(a.out, "演示场景 / scenario (--sim-speed %g): 暴雨 rainstorm from %s, 积水告警 waterlogging alerts after ~%s, 独居老人无活动告警 silent elderly household alert after ~%s, 燃气泄漏 gas leak after ~%s; 市民上报 citizen reports every ~%s\n",
+		sp, at(30*time.Second), at(6*time.Minute), at(4*time.Minute), at(8*time.Minute), at(demoReportEvery))
 }
 
 // backfillDemoHistory stores a day of simulated history for the demo's air-quality,

@@ -85,7 +85,7 @@ func (c *config) flagSet(name string, serverFlags bool, out io.Writer) *flag.Fla
 		fs.DurationVar(&c.LLMTimeout, "llm-timeout", 10*time.Second, "time limit for a model call before the offline path answers")
 		fs.IntVar(&c.SimDevices, "sim-devices", 2000, "demo: number of simulated devices (0 disables the simulator)")
 		fs.Float64Var(&c.SimRate, "sim-rate", 200, "demo: total simulated messages per second")
-		fs.Float64Var(&c.SimSpeed, "sim-speed", 1, "demo: run the scenario (rainstorm, silent household) and the demo rules' windows this many times faster")
+		fs.Float64Var(&c.SimSpeed, "sim-speed", 1, "demo: run the scenario (rainstorm, silent household, leaks) and the demo rules' windows this many times faster (≥ 1)")
 	}
 	return fs
 }

@@ -9,13 +9,14 @@ package main
 //     applied only on the leader (a.leading()), so one reading raises one alert.
 //   - On every node, kept in step over the bus: the rule engine (every node evaluates every
 //     reading — a hot standby — but only the leader turns signals into alerts; rule changes
-//     reach the peers as cluster change notices, see clusterChanged), the device credential cache
-//     (peers reload on a notice, and every 15 s anyway), the governance policy (reloaded every
-//     10 s), the device status tracker (peers'
-//     readings and events count as "seen"), the live push hub (all subjects come over NATS).
+//     reach the peers as cluster change notices, see clusterChanged), the device credential
+//     cache (peers reload on a notice, and every 15 s anyway), the device status tracker
+//     (peers' readings and events count as "seen"), the governance policy (reloaded every
+//     10 s), the live push hub (all its subjects come over NATS, from every node).
 //   - Per node only: MQTT connections and their persistent sessions (stored under the node's
-//     name, see --node), device commands (sent by the node the device is connected to), the
-//     telemetry group-commit queue, the area map cache (reloaded from the store every 10 s).
+//     name, see --node), device commands (delivered by the node that took the API call, to a
+//     device connected to it), login throttling, the telemetry group-commit queue, the area
+//     map cache (reloaded from the store every 10 s), work-order settings (read at start).
 
 import (
 	"context"
@@ -27,12 +28,14 @@ import (
 	"time"
 
 	"github.com/citybrain/citybrain"
+	"github.com/citybrain/citybrain/internal/alert"
 	"github.com/citybrain/citybrain/internal/bus"
 	"github.com/citybrain/citybrain/internal/cluster"
 	"github.com/citybrain/citybrain/internal/device"
 	"github.com/citybrain/citybrain/internal/httpapi"
 	"github.com/citybrain/citybrain/internal/rule"
 	"github.com/citybrain/citybrain/internal/store"
+	"github.com/citybrain/citybrain/internal/telemetry"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -59,7 +62,8 @@ func newElector(a *app) *cluster.Elector {
 		locker = busCheckedLocker{Locker: a.db, ping: a.bus.Ping}
 	}
 	log := a.log.With("component", "cluster", "node", a.node)
-	e := cluster.New(cluster.Config{Locker: locker, Log: func(msg string, args ...any) { log.Info(msg, args...) }})
+	e := cluster.New(cluster.Config{Locker: locker, Log: func(msg string, args ...any) { log.Info(msg, args...) },
+		Warn: func(msg string, args ...any) { log.Warn(msg, args...) }})
 	a.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "citybrain_cluster_leader",
 		Help: "1 while this node runs the once-per-cluster jobs (the leader), else 0."}, func() float64 {
 		if e.Leading() {
@@ -262,11 +266,11 @@ func (r clusterRuleRepo) DeleteRule(ctx context.Context, id string) error {
 
 var _ rule.Repository = clusterRuleRepo{}
 
-// clusterRules syncs the engine with the rule changes other nodes publish, and, each time
-// this node becomes the leader, applies the engine's pending and firing states that have no
-// open alert, so that an alert whose signal fell into the failover gap is raised. (An alert
-// that should have resolved in the gap stays open until its condition changes again.)
-func clusterRules(a *app, engine *rule.Engine, feed func([]rule.Signal)) error {
+// clusterRules syncs the engine with the rule changes other nodes publish. Each time this
+// node becomes the leader it calls takeover, which queues a marker for the alert worker; the
+// worker then applies missedAlerts — in order with the signals queued before and after it,
+// so a state that changes meanwhile is never applied out of turn.
+func clusterRules(a *app, engine *rule.Engine, feed func([]rule.Signal), takeover func()) error {
 	err := onClusterChange(a, clusterRulesKind, func(ctx context.Context, id string) {
 		r, err := a.db.GetRule(ctx, id)
 		switch {
@@ -288,22 +292,39 @@ func clusterRules(a *app, engine *rule.Engine, feed func([]rule.Signal)) error {
 	}
 	if a.leader != nil && a.leader.Clustered() {
 		a.goLeaderTask("rule takeover", func(ctx context.Context) error {
-			var missed []rule.Signal
-			for _, s := range engine.States() {
-				entity := s.Entity
-				if entity == "" {
-					entity = s.DeviceID
-				}
-				if open, err := a.db.FindOpenAlert(ctx, s.RuleID, entity); err == nil && open == nil {
-					missed = append(missed, s)
-				}
-			}
-			feed(missed)
+			takeover()
 			<-ctx.Done()
 			return nil
 		})
 	}
 	return nil
+}
+
+// missedAlerts returns the engine's pending and firing states that no alert records — none
+// open, none started since the condition began (an operator may have resolved that one):
+// their signals fell into the gap between the old leader's death and this node's takeover
+// (the engine evaluated them as a standby, but only a leader applies). An alert that should
+// have resolved in the gap stays open until its condition changes again.
+func missedAlerts(ctx context.Context, a *app, engine *rule.Engine) []rule.Signal {
+	var missed []rule.Signal
+	for _, s := range engine.States() {
+		entity := s.Entity
+		if entity == "" {
+			entity = s.DeviceID
+		}
+		open, err := a.db.FindOpenAlert(ctx, s.RuleID, entity)
+		if err != nil || open != nil {
+			continue
+		}
+		recorded, err := a.db.ListAlerts(ctx, alert.Filter{RuleID: s.RuleID, Entity: entity, From: s.Since, Limit: 1})
+		if err == nil && len(recorded) == 0 {
+			missed = append(missed, s)
+		}
+	}
+	if len(missed) > 0 {
+		a.log.Info("cluster: raising alerts missed during the leader change", "count", len(missed))
+	}
+	return missed
 }
 
 // clusterDeviceRepo is the device registry's repository that tells the peers when a device
@@ -354,8 +375,9 @@ func (r clusterDeviceRepo) SetDeviceCredential(ctx context.Context, c device.Cre
 var _ device.Repository = clusterDeviceRepo{}
 
 // clusterDevices keeps this node's device caches in step with its peers: a device changed
-// elsewhere reloads the credential cache, and readings and events stored by a peer count as
-// the device being seen (so silence is judged cluster-wide). When this node leads and such a
+// elsewhere reloads the credential cache, readings stored by a peer update telemetry's latest
+// values, and readings and events stored by a peer count as the device being seen (so silence
+// is judged cluster-wide). When this node leads and such a
 // message ends a device's silence, report decides the status change (it publishes it).
 func clusterDevices(a *app, status *device.StatusTracker, report func(device.Status)) error {
 	err := onClusterChange(a, clusterDevicesKind, func(ctx context.Context, id string) {
@@ -375,6 +397,13 @@ func clusterDevices(a *app, status *device.StatusTracker, report func(device.Sta
 			var m bus.TelemetryMsg
 			if json.Unmarshal(data, &m) != nil || m.Device == "" {
 				return
+			}
+			if a.telemetry != nil { // latest values, whichever node stored them
+				rs := make([]telemetry.Reading, len(m.Readings))
+				for i, p := range m.Readings {
+					rs[i] = telemetry.Reading{DeviceID: m.Device, Measurement: p.M, TS: p.TS, Value: p.V}
+				}
+				a.telemetry.Observe(rs)
 			}
 			var v device.StatusValues
 			for _, p := range m.Readings {

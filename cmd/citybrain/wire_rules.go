@@ -163,7 +163,8 @@ func wireRules(ctx context.Context, a *app) error {
 		}
 		a.onClose(stop)
 	}
-	if err := clusterRules(a, engine, feed); err != nil { // rule changes made on other nodes
+	// rule changes made on other nodes; at takeover, an empty batch asks for missed alerts
+	if err := clusterRules(a, engine, feed, func() { signals <- nil }); err != nil {
 		return fmt.Errorf("rules: %w", err)
 	}
 
@@ -173,6 +174,9 @@ func wireRules(ctx context.Context, a *app) error {
 			case <-ctx.Done():
 				return nil
 			case sigs := <-signals:
+				if sigs == nil { // in order with the signals before and after it
+					sigs = missedAlerts(ctx, a, engine)
+				}
 				for _, s := range sigs {
 					if _, err := a.alerts.Apply(context.WithoutCancel(ctx), s); err != nil {
 						a.log.Error("alert apply failed", "rule", s.RuleID, "device", s.DeviceID, "state", s.State, "err", err)

@@ -102,7 +102,23 @@ type NewUser struct {
 	Clearance   int    `json:"clearance"`
 }
 
-// CreateUser validates and stores a new user.
+// DefaultClearance is the data clearance a new user gets when none is given: what the role's
+// work needs, the same table governance.DefaultClearance applies to readers without one —
+// admin 4, operator and dept 3, worker and auditor 2, citizen 1. (A default of 1 for everyone
+// left department staff unable to read the grade-2 fields of their own work orders.)
+func DefaultClearance(role string) int {
+	switch role {
+	case citybrain.RoleAdmin:
+		return 4
+	case citybrain.RoleOperator, citybrain.RoleDept:
+		return 3
+	case citybrain.RoleWorker, citybrain.RoleAuditor:
+		return 2
+	}
+	return 1
+}
+
+// CreateUser validates and stores a new user. A zero Clearance takes the role's default.
 func (s *Service) CreateUser(ctx context.Context, in NewUser) (*User, error) {
 	in.Username = normUsername(in.Username)
 	if err := ValidateUsername(in.Username); err != nil {
@@ -115,7 +131,7 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (*User, error) {
 		return nil, citybrain.FieldError("role", "unknown role %q: use one of admin, operator, dept, worker, auditor, citizen", in.Role)
 	}
 	if in.Clearance == 0 {
-		in.Clearance = 1
+		in.Clearance = DefaultClearance(in.Role)
 	}
 	if in.Clearance < 1 || in.Clearance > 5 {
 		return nil, citybrain.FieldError("clearance", "clearance must be 1–5")

@@ -148,8 +148,9 @@ type Repository interface {
 	ManualInputs(ctx context.Context, system, period string) ([]ManualInput, error)
 
 	// SyncWorkOrderFacts brings the facts table up to date with orders created or updated
-	// since the stored watermark. resolve maps an area code to its street and community.
-	SyncWorkOrderFacts(ctx context.Context, resolve func(code string) (street, community string)) (int, error)
+	// since the stored watermark (and the daily roll-up, by local day in loc). resolve maps
+	// an area code to its street and community.
+	SyncWorkOrderFacts(ctx context.Context, loc *time.Location, resolve func(code string) (street, community string)) (int, error)
 	// WorkOrderMetrics aggregates the facts of orders created in [from, to) per unit of kind.
 	WorkOrderMetrics(ctx context.Context, kind string, from, to, now time.Time) ([]UnitMetrics, error)
 	AlertAggregates(ctx context.Context, from, to, now time.Time, ackWithin time.Duration) ([]AlertAgg, error)

@@ -279,7 +279,7 @@ func (s *Service) inputs(ctx context.Context, sys *System, p Period, now time.Ti
 		add(u.Code)
 	}
 	if need["wo"] {
-		if _, err := s.cfg.Repo.SyncWorkOrderFacts(ctx, func(code string) (string, string) {
+		if _, err := s.cfg.Repo.SyncWorkOrderFacts(ctx, s.cfg.Location, func(code string) (string, string) {
 			return dir.Resolve(UnitStreet, code), dir.Resolve(UnitCommunity, code)
 		}); err != nil {
 			return nil, err

@@ -50,8 +50,8 @@ type Config struct {
 	Retry time.Duration
 	// Check is how often the leader checks it still holds the lock (default 2 s).
 	Check time.Duration
-	// Log, if set, is told about leadership changes and errors.
-	Log func(msg string, args ...any)
+	// Log, if set, is told about leadership changes; Warn, if set, about errors and losses.
+	Log, Warn func(msg string, args ...any)
 }
 
 // Elector campaigns for leadership and runs the leader jobs while it leads.
@@ -74,6 +74,9 @@ func New(cfg Config) *Elector {
 	}
 	if cfg.Log == nil {
 		cfg.Log = func(string, ...any) {}
+	}
+	if cfg.Warn == nil {
+		cfg.Warn = cfg.Log
 	}
 	e := &Elector{cfg: cfg}
 	if cfg.Locker == nil {
@@ -104,7 +107,7 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context)) {
 		lease, ok, err := e.cfg.Locker.TryLock(ctx, e.cfg.Name)
 		switch {
 		case err != nil && ctx.Err() == nil:
-			e.cfg.Log("cluster: leader lock unavailable", "err", err)
+			e.cfg.Warn("cluster: leader lock unavailable", "err", err)
 		case ok:
 			e.term(ctx, lease, lead)
 			continue // try again at once: another node may have failed meanwhile
@@ -135,11 +138,12 @@ func (e *Elector) term(ctx context.Context, lease Lease, lead func(ctx context.C
 		select {
 		case <-lctx.Done():
 		case <-t.C:
-			cctx, ccancel := context.WithTimeout(lctx, e.cfg.Check)
+			// a slow answer is not a lost lock: allow more than one period
+			cctx, ccancel := context.WithTimeout(lctx, max(e.cfg.Check, 5*time.Second))
 			err := lease.Check(cctx)
 			ccancel()
 			if err != nil && !errors.Is(lctx.Err(), context.Canceled) {
-				e.cfg.Log("cluster: leader lock lost; stopping the leader jobs", "err", err)
+				e.cfg.Warn("cluster: leader lock lost; stopping the leader jobs", "err", err)
 				e.leading.Store(false) // stop acting before the jobs have wound down
 				lost = true
 			}
@@ -152,7 +156,7 @@ func (e *Elector) term(ctx context.Context, lease Lease, lead func(ctx context.C
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer rcancel()
 	if err := lease.Release(rctx); err != nil && !lost {
-		e.cfg.Log("cluster: releasing the leader lock failed", "err", err)
+		e.cfg.Warn("cluster: releasing the leader lock failed", "err", err)
 	}
 	e.cfg.Log("cluster: this node no longer leads", "lock", e.cfg.Name)
 }

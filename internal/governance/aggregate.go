@@ -53,6 +53,12 @@ func Aggregate(rows []map[string]any, q AggQuery) ([]AggCell, error) {
 	if q.Period != "" && q.TimeColumn == "" {
 		return nil, citybrain.FieldError("time_column", "按时段统计须指定时间列 a period needs a time column")
 	}
+	if q.Period != "" {
+		// Check the period before any row: with no parsable time no row would reach periodOf.
+		if _, err := periodOf(time.Time{}, q.Period); err != nil {
+			return nil, err
+		}
+	}
 	loc := q.Location
 	if loc == nil {
 		loc = time.UTC

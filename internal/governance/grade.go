@@ -44,26 +44,28 @@ func Grades() []Grade {
 
 // String returns the stable machine code of the grade ("general3", "important"...).
 func (g Grade) String() string {
-	if int(g) < len(gradeNames()) {
-		return gradeNames()[g].code
+	if names := gradeNames(); int(g) < len(names) {
+		return names[g].code
 	}
 	return "unknown"
 }
 
 // ZH returns the Chinese name of the grade (一般数据3级, 重要数据...).
 func (g Grade) ZH() string {
-	if int(g) < len(gradeNames()) {
-		return gradeNames()[g].zh
+	names := gradeNames()
+	if int(g) < len(names) {
+		return names[g].zh
 	}
-	return gradeNames()[0].zh
+	return names[0].zh
 }
 
 // EN returns the English name of the grade.
 func (g Grade) EN() string {
-	if int(g) < len(gradeNames()) {
-		return gradeNames()[g].en
+	names := gradeNames()
+	if int(g) < len(names) {
+		return names[g].en
 	}
-	return gradeNames()[0].en
+	return names[0].en
 }
 
 // Valid reports whether g is an assignable grade (not unknown, not out of range).

@@ -667,6 +667,21 @@ func (s *Service) Aggregate(ctx context.Context, actor *citybrain.Actor, name st
 			return nil, citybrain.Errorf(citybrain.EDENIED, "无权统计列 %q (not allowed to aggregate this column)", c)
 		}
 	}
+	// Group keys are shown to the reader, so they are what the reader may see of the column:
+	// as stored when FULL, masked when MASKED, and masked too when AGGREGATE_ONLY on personal
+	// information (grouping by an identity number must not list the numbers). Area-like
+	// columns the reader may only aggregate keep their values: counts by area are the point.
+	enf := s.Enforcer()
+	maskKey := map[string]*Column{}
+	for _, g := range q.GroupBy {
+		col := ds.Column(g)
+		if col == nil {
+			continue
+		}
+		if d := dec[g]; d == Masked || (d == AggregateOnly && col.PIKind != "") {
+			maskKey[g] = col
+		}
+	}
 	var rows []map[string]any
 	var after int64
 	for {
@@ -677,6 +692,10 @@ func (s *Service) Aggregate(ctx context.Context, actor *citybrain.Actor, name st
 		for _, r := range page {
 			m := make(map[string]any, len(r.Values))
 			for k, v := range r.Values {
+				if col, ok := maskKey[k]; ok {
+					m[k] = enf.maskAny(col, v)
+					continue
+				}
 				m[k] = v
 			}
 			rows = append(rows, m)

@@ -61,6 +61,9 @@ func TestBadInputGetsClearClientErrors(t *testing.T) {
 		{"panic is 500 not a crash", "GET", "/api/v1/panic", ``, "boot", 500, citybrain.EINTERNAL},
 		{"bad ttl", "POST", "/api/v1/tokens", `{"ttl":"forever"}`, "boot", 400, citybrain.EINVALID},
 		{"xml body", "POST", "/api/v1/tokens", `<x/>`, "boot", 415, citybrain.EUNSUPPORTED},
+		{"array for an object", "POST", "/api/v1/users", `[]`, "boot", 400, citybrain.EINVALID},
+		{"wrong method", "PUT", "/api/v1/users", `{}`, "boot", 405, "method_not_allowed"},
+		{"wrong method on an id", "DELETE", "/api/v1/users/1", ``, "boot", 405, "method_not_allowed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,5 +128,63 @@ func TestMetricsAndHealth(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if !strings.Contains(rec.Body.String(), "citybrain_http_requests_total") {
 		t.Error("request counter missing from /metrics")
+	}
+}
+
+// A known path with an unknown method is 405 with an Allow header naming the methods it takes;
+// a path no route has stays 404.
+func TestWrongMethodIs405WithAllow(t *testing.T) {
+	_, h := newServer(t)
+	cases := []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"PUT", "/api/v1/users", 405, "GET, POST"},
+		{"DELETE", "/api/v1/users/7", 405, "GET, PATCH"},
+		{"POST", "/api/v1/openapi.json", 405, "GET"},
+		{"DELETE", "/api/v1/users/7/nothing", 404, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, tc.path, nil)
+			req.Header.Set("Authorization", "Bearer boot")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tc.status || rec.Header().Get("Allow") != tc.allow {
+				t.Fatalf("got %d Allow %q, want %d Allow %q: %s", rec.Code, rec.Header().Get("Allow"), tc.status, tc.allow, rec.Body)
+			}
+			var b errBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil || b.Error.Message == "" {
+				t.Fatalf("not the error shape: %s", rec.Body)
+			}
+		})
+	}
+}
+
+// Times a client sends must come back as RFC 3339: epoch milliseconds outside the years
+// 1–9999 are the client's mistake (they used to reach the encoder and fail as a 500).
+func TestParseTimeRange(t *testing.T) {
+	cases := []struct {
+		in string
+		ok bool
+	}{
+		{"1795854718837", true},
+		{"0", true},
+		{"2026-11-28T08:00:00+08:00", true},
+		{"253402300799999", true},
+		{"253402300800000", false},
+		{"-99999999999999999", false},
+		{"99999999999999999", false},
+		{"yesterday", false},
+	}
+	for _, tc := range cases {
+		_, err := httpapi.ParseTime("from", tc.in)
+		if (err == nil) != tc.ok {
+			t.Errorf("ParseTime(%q) error %v, want ok=%v", tc.in, err, tc.ok)
+		}
+		if err != nil && citybrain.ErrorCode(err) != citybrain.EINVALID {
+			t.Errorf("ParseTime(%q) code %s, want invalid", tc.in, citybrain.ErrorCode(err))
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -176,7 +177,10 @@ func jsonError(err error) error {
 	case errors.As(err, &se):
 		return citybrain.Errorf(citybrain.EINVALID, "malformed JSON at byte %d: %v", se.Offset, se)
 	case errors.As(err, &te):
-		return citybrain.FieldError(te.Field, "field %q must be %s, got %s", te.Field, te.Type, te.Value)
+		if te.Field == "" {
+			return citybrain.Errorf(citybrain.EINVALID, "the request body must be a JSON %s, got %s", jsonKind(te.Type), te.Value)
+		}
+		return citybrain.FieldError(te.Field, "field %q must be %s, got %s", te.Field, jsonKind(te.Type), te.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
 		return citybrain.Errorf(citybrain.EINVALID, "%s", strings.TrimPrefix(err.Error(), "json: "))
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -184,6 +188,32 @@ func jsonError(err error) error {
 	default:
 		return citybrain.Errorf(citybrain.EINVALID, "malformed JSON: %v", err)
 	}
+}
+
+// jsonKind names the JSON kind a Go type decodes from, for messages a client can act on.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean (true or false)"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	}
+	return t.String()
 }
 
 // Page is a page of a list with an opaque cursor for the next page.
@@ -242,17 +272,30 @@ func PathInt64(r *http.Request, name string) (int64, error) {
 	return n, nil
 }
 
+// The epoch milliseconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z.
+const (
+	minEpochMilli = -62135596800000
+	maxEpochMilli = 253402300799999
+)
+
 // ParseTime reads an RFC 3339 time or epoch milliseconds.
 func ParseTime(field, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		// Years 1–9999 only: times outside them cannot be written back as RFC 3339.
+		if n < minEpochMilli || n > maxEpochMilli {
+			return time.Time{}, citybrain.FieldError(field, "%s %d is outside the years 1–9999 of epoch milliseconds", field, n)
+		}
 		return time.UnixMilli(n).UTC(), nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, citybrain.FieldError(field, "%s must be RFC 3339 (2026-11-28T08:00:00+08:00) or epoch milliseconds, got %q", field, s)
+	}
+	if u := t.UTC(); u.Year() < 1 || u.Year() > 9999 {
+		return time.Time{}, citybrain.FieldError(field, "%s %q is outside the years 1–9999", field, s)
 	}
 	return t, nil
 }

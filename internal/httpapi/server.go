@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -161,10 +162,14 @@ func (s *Server) Routes() []Route {
 // Handler builds the http.Handler of all mounted routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	// known answers "which methods does this path take" for the 405 of the /api/ fallback.
+	known := http.NewServeMux()
 	for i := range s.routes {
 		rt := &s.routes[i]
 		mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
+		known.Handle(rt.Method+" "+rt.Path, http.NotFoundHandler())
 	}
+	known.Handle("GET /api/v1/openapi.json", http.NotFoundHandler())
 	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(s.OpenAPI())
@@ -177,11 +182,36 @@ func (s *Server) Handler() http.Handler {
 	for _, m := range s.raw {
 		mux.Handle(m.pattern, m.h)
 	}
-	// Unknown /api paths get the JSON error shape rather than the mux's text 404.
+	// Unknown /api paths get the JSON error shape rather than the mux's text 404; a known
+	// path with another method gets 405 with the Allow header (RFC 9110 §15.5.6).
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(known, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			s.clientErrs.WithLabelValues(codeMethodNotAllowed).Inc()
+			writeJSON(w, http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{Code: codeMethodNotAllowed,
+				Message:   fmt.Sprintf("%s %s 不支持此方法 / method %s not allowed: use %s", r.Method, r.URL.Path, r.Method, strings.Join(allow, ", ")),
+				RequestID: RequestID(r.Context())}})
+			return
+		}
 		s.writeError(w, r, citybrain.Errorf(citybrain.ENOTFOUND, "no API route %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
 	})
 	return s.outer(mux)
+}
+
+// codeMethodNotAllowed is the error code of a 405: the path exists, the method does not.
+const codeMethodNotAllowed = "method_not_allowed"
+
+// allowedMethods lists the methods that known routes serve for r's path.
+func allowedMethods(known *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := known.Handler(probe); pattern != "" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

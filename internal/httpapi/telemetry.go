@@ -87,7 +87,7 @@ func TelemetryRoutes(s *Server, svc *telemetry.Service, dir TelemetryDirectory, 
 	rangeQuery := map[string]string{
 		"from":   "start, RFC 3339 or epoch ms (default: to − 24 h)",
 		"to":     "end, exclusive (default: now)",
-		"step":   "bucket width: 30s, 1m, 15m, 1h, 1d… (empty: stored points)",
+		"step":   "bucket width: 30s, 1m, 15m, 1h, 1d… or milliseconds (60000) (empty: stored points)",
 		"agg":    "avg (default), min, max, sum, count, last",
 		"format": "json (default) or csv",
 	}
@@ -192,12 +192,19 @@ func (h telemetryHandlers) params(r *http.Request, defaultStep string) (rangePar
 }
 
 // ParseStep reads a bucket width: a Go duration ("90s", "15m", "1h"), a number of days
-// ("1d", "7d"), or "" for none. It must be a whole number of milliseconds, at least 1 s.
+// ("1d", "7d"), a bare number of milliseconds ("60000"), or "" for none. It must be a whole number of milliseconds, at least 1 s.
 func ParseStep(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
 	}
 	var d time.Duration
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+		// A bare number is milliseconds, like the API's epoch-millisecond times.
+		if ms < 1000 || ms > 3660*24*3600*1000 {
+			return 0, citybrain.FieldError("step", "step %q: a bare number is milliseconds, from 1000 (1s) up; or use 30s, 1m, 15m, 1h or 1d", s)
+		}
+		return time.Duration(ms) * time.Millisecond, nil
+	}
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		days, err := strconv.Atoi(n)
 		if err != nil || days <= 0 || days > 3660 {

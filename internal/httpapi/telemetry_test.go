@@ -232,6 +232,8 @@ func TestParseStep(t *testing.T) {
 	}{
 		{"", 0, true}, {"1m", time.Minute, true}, {"90s", 90 * time.Second, true}, {"1h", time.Hour, true},
 		{"7d", 7 * 24 * time.Hour, true}, {"0s", 0, false}, {"-1h", 0, false}, {"1.5d", 0, false}, {"500ms", 0, false}, {"x", 0, false},
+		// bare numbers are milliseconds, like the epoch-millisecond from/to
+		{"60000", time.Minute, true}, {"3600000", time.Hour, true}, {"999", 0, false}, {"0", 0, false}, {"-60000", 0, false},
 	}
 	for _, c := range cases {
 		got, err := httpapi.ParseStep(c.in)

@@ -195,6 +195,9 @@ func deviceTopic(topic string) (id, rest string, ok bool) {
 type hook struct {
 	mqtt.HookBase
 	b *Broker
+	// parked holds, per client, the outbound QoS 1 message set aside while a SUBSCRIBE or
+	// UNSUBSCRIBE with the same packet id is processed (see OnPacketRead).
+	parked sync.Map // *mqtt.Client → packets.Packet
 }
 
 func (h *hook) ID() string { return "citybrain" }
@@ -202,11 +205,60 @@ func (h *hook) ID() string { return "citybrain" }
 func (h *hook) Provides(x byte) bool {
 	switch x {
 	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnSessionEstablished,
-		mqtt.OnDisconnect, mqtt.OnWillSent:
+		mqtt.OnDisconnect, mqtt.OnWillSent, mqtt.OnPacketRead, mqtt.OnSubscribed, mqtt.OnUnsubscribed:
 		return true
 	}
 	return false
 }
+
+// OnPacketRead works around mochi answering a SUBSCRIBE or UNSUBSCRIBE with 0x91 (packet
+// identifier in use; 0x80 in MQTT 3.1.1) when its packet id equals that of a QoS 1 message the
+// broker is delivering to the client. Client and server assign packet ids independently
+// (MQTT 3.1.1 §2.3.1, MQTT 5 §2.2.1) and clients start at 1, so a device that reconnected to a
+// persistent session with queued messages and subscribed again had its subscription refused.
+// The outbound message is set aside while the packet is processed — on this connection's
+// goroutine, which also handles the client's PUBACKs — and put back by OnSubscribed or
+// OnUnsubscribed. Only packets that pass mochi's validation are handled, so processing always
+// reaches those hooks.
+func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	switch pk.FixedHeader.Type {
+	case packets.Subscribe:
+		if pk.SubscribeValidate() != packets.CodeSuccess {
+			return pk, nil
+		}
+	case packets.Unsubscribe:
+		if pk.UnsubscribeValidate() != packets.CodeSuccess {
+			return pk, nil
+		}
+	default:
+		return pk, nil
+	}
+	if out, ok := cl.State.Inflight.Get(pk.PacketID); ok && out.FixedHeader.Type == packets.Publish {
+		cl.State.Inflight.Delete(pk.PacketID)
+		h.parked.Store(cl, out)
+	}
+	return pk, nil
+}
+
+// unpark puts back the message OnPacketRead set aside.
+func (h *hook) unpark(cl *mqtt.Client) {
+	v, ok := h.parked.LoadAndDelete(cl)
+	if !ok {
+		return
+	}
+	out := v.(packets.Packet)
+	if _, taken := cl.State.Inflight.Get(out.PacketID); taken {
+		// Only if the broker's ids wrapped around meanwhile: keep both, this one under a new id.
+		if id, err := cl.NextPacketID(); err == nil {
+			out.PacketID = uint16(id)
+		}
+	}
+	cl.State.Inflight.Set(out)
+}
+
+func (h *hook) OnSubscribed(cl *mqtt.Client, _ packets.Packet, _ []byte) { h.unpark(cl) }
+
+func (h *hook) OnUnsubscribed(cl *mqtt.Client, _ packets.Packet) { h.unpark(cl) }
 
 // OnConnectAuthenticate: username = device ID, password = secret. The client ID is namespaced
 // under the device ID so that no device can take over another device's session.

@@ -486,7 +486,6 @@ func TestGetRequestsFilters(t *testing.T) {
 		"status=pending",
 		"service_code=NOPE",
 		"page_size=0", "page_size=1001", "page=0", "page=x",
-		"service_request_id=abc",
 		"agency_responsible=NOPE",
 	}
 	for _, f := range formats {
@@ -498,6 +497,25 @@ func TestGetRequestsFilters(t *testing.T) {
 		t.Run(f+"/unknown id", func(t *testing.T) {
 			expectError(t, f, e.do("GET", "requests/2099010100001."+f, nil), 404)
 			expectError(t, f, e.do("GET", "requests/abc."+f, nil), 404)
+		})
+		// service_request_id lists the requests found: ids that are unknown or not even
+		// tracking numbers match nothing rather than failing the whole query.
+		for _, q := range []string{"service_request_id=abc", "service_request_id=99999", "service_request_id=2099010100001"} {
+			t.Run(f+"/list/"+q, func(t *testing.T) {
+				r := e.do("GET", "requests."+f+"?"+q, nil)
+				if r.status != 200 {
+					t.Fatalf("status %d: %s", r.status, r.body)
+				}
+				if got := e.requests(f, r); len(got) != 0 {
+					t.Fatalf("got %d requests, want none", len(got))
+				}
+			})
+		}
+		t.Run(f+"/list/known and unknown", func(t *testing.T) {
+			got := e.requests(f, e.do("GET", "requests."+f+"?service_request_id=abc,"+road.TrackingNo, nil))
+			if len(got) != 1 || got[0].ServiceRequestID != road.TrackingNo {
+				t.Fatalf("got %s, want only %s", idsOf(got), road.TrackingNo)
+			}
 		})
 	}
 }
@@ -528,15 +546,15 @@ func TestRoutingErrors(t *testing.T) {
 		{"GET", "services", "xml", 404},
 		{"GET", "nothing.json", "json", 404},
 		{"GET", "requests/1/2.json", "json", 404},
-		{"DELETE", "requests.json", "json", 400},
-		{"POST", "services.xml", "xml", 400},
-		{"PUT", "discovery.json", "json", 400},
+		{"DELETE", "requests.json", "json", 405},
+		{"POST", "services.xml", "xml", 405},
+		{"PUT", "discovery.json", "json", 405},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			r := e.do(tc.method, tc.path, nil)
 			expectError(t, tc.format, r, tc.status)
-			if tc.status == 400 && r.allow == "" {
+			if tc.status == 405 && r.allow == "" {
 				t.Error("no Allow header on a wrong method")
 			}
 		})

@@ -254,7 +254,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return true
 		}
 		w.Header().Set("Allow", m)
-		err = fail(http.StatusBadRequest, "method %s not allowed here; use %s", r.Method, m)
+		err = fail(http.StatusMethodNotAllowed, "method %s not allowed here; use %s", r.Method, m)
 		return false
 	}
 	if q := r.URL.Query().Get("jurisdiction_id"); q != "" && s.cfg.Jurisdiction != "" && q != s.cfg.Jurisdiction {
@@ -282,7 +282,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			err = s.postRequest(w, r, format)
 		default:
 			w.Header().Set("Allow", "GET, POST")
-			err = fail(http.StatusBadRequest, "method %s not allowed here; use GET or POST", r.Method)
+			err = fail(http.StatusMethodNotAllowed, "method %s not allowed here; use GET or POST", r.Method)
 		}
 	case strings.HasPrefix(res, "requests/") && !strings.Contains(res[len("requests/"):], "/"):
 		if allow(http.MethodGet) {
@@ -584,11 +584,8 @@ func ParseRequestsQuery(q url.Values, now time.Time, dict *workorder.Dictionary)
 		if len(ids) > MaxPageSize {
 			return rq, citybrain.FieldError("service_request_id", "at most %d ids", MaxPageSize)
 		}
-		for _, id := range ids {
-			if !workorder.ValidTrackingNumber(id) {
-				return rq, citybrain.FieldError("service_request_id", "%q is not a service_request_id", id)
-			}
-		}
+		// An id that is not a tracking number simply matches nothing: the spec answers a
+		// list of the requests found, not an error for the ones that were not.
 		f.TrackingNos = ids
 		return rq, nil // overrides every other parameter
 	}

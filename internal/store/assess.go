@@ -186,8 +186,14 @@ type fact struct {
 	ack, feedback, reworks, extensions          int64
 }
 
-// row computes the stored fact (see docs/assessment.md for the definitions).
-func (f *fact) row() []any {
+// factVals are the stored values of a fact (see docs/assessment.md for the definitions).
+type factVals struct {
+	id, created, deadline, ack, handled, closedAt, reworks, extensions, handleMs int64
+	street, community, dept                                                      string
+	base, dup, closed, rated, resolved, sat, ackOK, closedOK                     bool
+}
+
+func (f *fact) vals() factVals {
 	closedAt := Millis(f.doc.ClosedAt)
 	closed := !f.open
 	ack := f.responded
@@ -201,24 +207,78 @@ func (f *fact) row() []any {
 		handled = closedAt
 	}
 	dup := f.dupOf != 0 || f.resolution == "duplicate"
-	base := !dup && f.resolution != "cancelled"
 	rated := f.doc.Rating > 0
-	sat := rated && f.doc.Satisfied != nil && *f.doc.Satisfied
-	ackOK := f.deadline > 0 && ack > 0 && ack <= f.deadline
-	closedOK := closed && (f.deadline == 0 || (handled > 0 && handled <= f.deadline))
-	var handleMs int64
+	v := factVals{id: f.id, created: f.created, deadline: f.deadline, ack: ack, handled: handled, closedAt: closedAt,
+		reworks: f.reworks, extensions: f.extensions, street: f.street, community: f.community, dept: f.dept,
+		base: !dup && f.resolution != "cancelled", dup: dup, closed: closed, rated: rated, resolved: rated && f.doc.Rating >= 3,
+		sat: rated && f.doc.Satisfied != nil && *f.doc.Satisfied}
+	v.ackOK = f.deadline > 0 && ack > 0 && ack <= f.deadline
+	v.closedOK = closed && (f.deadline == 0 || (handled > 0 && handled <= f.deadline))
 	if closed && closedAt > f.created {
-		handleMs = closedAt - f.created
+		v.handleMs = closedAt - f.created
 	}
-	return []any{f.id, f.trackingNo, f.source, f.street, f.community, f.grid, f.dept, f.category, f.state,
-		f.created, f.deadline, ack, handled, closedAt, Bool(base), Bool(dup), Bool(closed), Bool(rated), Bool(rated && f.doc.Rating >= 3),
-		Bool(sat), f.reworks, f.extensions, Bool(ackOK), Bool(closedOK), handleMs}
+	return v
+}
+
+func (f *fact) row(v factVals) []any {
+	return []any{f.id, f.trackingNo, f.source, v.street, v.community, f.grid, v.dept, f.category, f.state,
+		v.created, v.deadline, v.ack, v.handled, v.closedAt, Bool(v.base), Bool(v.dup), Bool(v.closed), Bool(v.rated), Bool(v.resolved),
+		Bool(v.sat), v.reworks, v.extensions, Bool(v.ackOK), Bool(v.closedOK), v.handleMs}
+}
+
+// rollupKey identifies a roll-up row.
+type rollupKey struct {
+	day                     int64
+	street, community, dept string
+}
+
+const rollupCols = 16 // counters after the key
+
+// rollupCounters returns an order's contribution to its roll-up row: n_all, n_dup, n_base,
+// n_acked, n_ack_ok, n_closed, n_close_ok, handle_ms, n_rated, n_resolved, n_satisfied,
+// n_handled, n_reworked, n_dispatched, n_extended, n_late.
+func (v factVals) rollupCounters() [rollupCols]int64 {
+	b := func(x bool) int64 {
+		if x {
+			return 1
+		}
+		return 0
+	}
+	var c [rollupCols]int64
+	c[0], c[1] = 1, b(v.dup)
+	if v.base {
+		c[2] = 1
+		c[3] = b(v.deadline > 0 && v.ack > 0)
+		c[4] = b(v.ackOK)
+		c[5] = b(v.closed)
+		c[6] = b(v.closedOK)
+		if v.closed {
+			c[7] = v.handleMs
+		}
+		c[8] = b(v.rated)
+		c[9] = b(v.rated && v.resolved)
+		c[10] = b(v.rated && v.sat)
+		c[11] = b(v.handled > 0)
+		c[12] = b(v.handled > 0 && v.reworks > 0)
+		c[13] = b(v.deadline > 0)
+		c[14] = b(v.deadline > 0 && v.extensions > 0)
+		c[15] = b(v.deadline > 0 && v.handled > 0 && v.handled > v.deadline)
+	}
+	return c
+}
+
+func dayStart(ms int64, loc *time.Location) int64 {
+	t := time.UnixMilli(ms).In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc).UnixMilli()
 }
 
 // SyncWorkOrderFacts implements assess.Repository: it folds orders with an id above the
 // stored max_id, and orders updated since the stored updated_at (minus a safety margin),
 // into assess_wo_facts, in batches.
-func (db *DB) SyncWorkOrderFacts(ctx context.Context, resolve func(code string) (string, string)) (int, error) {
+func (db *DB) SyncWorkOrderFacts(ctx context.Context, loc *time.Location, resolve func(code string) (string, string)) (int, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
 	var maxID, wm int64
 	err := db.QueryRow(ctx, `SELECT max_id, updated_at FROM assess_sync WHERE name='workorders'`).Scan(&maxID, &wm)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -237,7 +297,7 @@ func (db *DB) SyncWorkOrderFacts(ctx context.Context, resolve func(code string) 
 		if len(fs) == 0 {
 			break
 		}
-		if err := db.writeFacts(ctx, fs, resolve); err != nil {
+		if err := db.writeFacts(ctx, fs, loc, resolve); err != nil {
 			return total, err
 		}
 		total += len(fs)
@@ -260,7 +320,7 @@ func (db *DB) SyncWorkOrderFacts(ctx context.Context, resolve func(code string) 
 			if len(fs) == 0 {
 				break
 			}
-			if err := db.writeFacts(ctx, fs, resolve); err != nil {
+			if err := db.writeFacts(ctx, fs, loc, resolve); err != nil {
 				return total, err
 			}
 			total += len(fs)
@@ -304,7 +364,7 @@ func (db *DB) readFacts(ctx context.Context, q string, args ...any) ([]*fact, er
 	return out, rows.Err()
 }
 
-func (db *DB) writeFacts(ctx context.Context, fs []*fact, resolve func(string) (string, string)) error {
+func (db *DB) writeFacts(ctx context.Context, fs []*fact, loc *time.Location, resolve func(string) (string, string)) error {
 	byID := make(map[int64]*fact, len(fs))
 	ids := make([]any, 0, len(fs))
 	for _, f := range fs {
@@ -363,20 +423,110 @@ func (db *DB) writeFacts(ctx context.Context, fs []*fact, resolve func(string) (
 		return err
 	}
 	return db.InTx(ctx, func(tx *Tx) error {
+		if db.Dialect == Postgres {
+			// Syncs adjust the roll-up by differences: they must not interleave.
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7305000901)`); err != nil {
+				return err
+			}
+		}
+		// The old contributions of these orders, to take out of the roll-up.
+		deltas := map[rollupKey]*[rollupCols]int64{}
+		addTo := func(k rollupKey, c [rollupCols]int64, sign int64) {
+			d := deltas[k]
+			if d == nil {
+				d = &[rollupCols]int64{}
+				deltas[k] = d
+			}
+			for i := range c {
+				d[i] += sign * c[i]
+			}
+		}
+		rows, err := tx.Query(ctx, `SELECT order_id, created_at, street, community, lead_dept, deadline, ack_at, handled_at, base, duplicate,
+			closed, rated, resolved, satisfied, reworks, extensions, ack_ontime, closed_ontime, handle_ms FROM assess_wo_facts WHERE order_id IN (`+
+			strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`)`, ids...)
+		if err != nil {
+			return fmt.Errorf("assess sync old facts: %w", err)
+		}
+		for rows.Next() {
+			var v factVals
+			var base, dup, closed, rated, resolved, sat, ackOK, closedOK int
+			if err := rows.Scan(&v.id, &v.created, &v.street, &v.community, &v.dept, &v.deadline, &v.ack, &v.handled, &base, &dup, &closed,
+				&rated, &resolved, &sat, &v.reworks, &v.extensions, &ackOK, &closedOK, &v.handleMs); err != nil {
+				rows.Close()
+				return err
+			}
+			v.base, v.dup, v.closed, v.rated, v.resolved, v.sat, v.ackOK, v.closedOK = base == 1, dup == 1, closed == 1, rated == 1, resolved == 1, sat == 1, ackOK == 1, closedOK == 1
+			addTo(rollupKey{dayStart(v.created, loc), v.street, v.community, v.dept}, v.rollupCounters(), -1)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		const batch = 1000
 		for start := 0; start < len(fs); start += batch {
 			chunk := fs[start:min(start+batch, len(fs))]
 			args := make([]any, 0, len(chunk)*factCols)
 			for _, f := range chunk {
-				args = append(args, f.row()...)
+				v := f.vals()
+				args = append(args, f.row(v)...)
+				addTo(rollupKey{dayStart(v.created, loc), v.street, v.community, v.dept}, v.rollupCounters(), 1)
 			}
 			if _, err := tx.Exec(ctx, factInsert+Placeholders(len(chunk), factCols)+factUpsert, args...); err != nil {
 				return fmt.Errorf("assess sync write: %w", err)
 			}
 		}
+		// Apply the differences to the roll-up.
+		var rargs []any
+		n := 0
+		flush := func() error {
+			if n == 0 {
+				return nil
+			}
+			_, err := tx.Exec(ctx, rollupInsert+Placeholders(n, 4+rollupCols)+rollupUpsert, rargs...)
+			rargs, n = rargs[:0], 0
+			return err
+		}
+		for k, d := range deltas {
+			zero := true
+			for _, x := range d {
+				if x != 0 {
+					zero = false
+				}
+			}
+			if zero {
+				continue
+			}
+			rargs = append(rargs, k.day, k.street, k.community, k.dept)
+			for _, x := range d {
+				rargs = append(rargs, x)
+			}
+			if n++; n == 1000 {
+				if err := flush(); err != nil {
+					return fmt.Errorf("assess roll-up: %w", err)
+				}
+			}
+		}
+		if err := flush(); err != nil {
+			return fmt.Errorf("assess roll-up: %w", err)
+		}
 		return nil
 	})
 }
+
+const rollupNames = `n_all, n_dup, n_base, n_acked, n_ack_ok, n_closed, n_close_ok, handle_ms, n_rated, n_resolved, n_satisfied,
+	n_handled, n_reworked, n_dispatched, n_extended, n_late`
+
+const rollupInsert = `INSERT INTO assess_wo_rollup (day, street, community, lead_dept, ` + rollupNames + `) VALUES `
+
+const rollupUpsert = ` ON CONFLICT (day, street, community, lead_dept) DO UPDATE SET
+	n_all = assess_wo_rollup.n_all + excluded.n_all, n_dup = assess_wo_rollup.n_dup + excluded.n_dup,
+	n_base = assess_wo_rollup.n_base + excluded.n_base, n_acked = assess_wo_rollup.n_acked + excluded.n_acked,
+	n_ack_ok = assess_wo_rollup.n_ack_ok + excluded.n_ack_ok, n_closed = assess_wo_rollup.n_closed + excluded.n_closed,
+	n_close_ok = assess_wo_rollup.n_close_ok + excluded.n_close_ok, handle_ms = assess_wo_rollup.handle_ms + excluded.handle_ms,
+	n_rated = assess_wo_rollup.n_rated + excluded.n_rated, n_resolved = assess_wo_rollup.n_resolved + excluded.n_resolved,
+	n_satisfied = assess_wo_rollup.n_satisfied + excluded.n_satisfied, n_handled = assess_wo_rollup.n_handled + excluded.n_handled,
+	n_reworked = assess_wo_rollup.n_reworked + excluded.n_reworked, n_dispatched = assess_wo_rollup.n_dispatched + excluded.n_dispatched,
+	n_extended = assess_wo_rollup.n_extended + excluded.n_extended, n_late = assess_wo_rollup.n_late + excluded.n_late`
 
 func unitColumn(kind string) (string, error) {
 	switch kind {
@@ -397,63 +547,99 @@ const (
 	condOverdue  = `base=1 AND deadline>0 AND ((handled_at>0 AND handled_at>deadline) OR (handled_at=0 AND deadline<?))`
 )
 
-// WorkOrderMetrics implements assess.Repository with one GROUP BY over the facts.
+// WorkOrderMetrics implements assess.Repository: the clock-independent counts come from the
+// daily roll-up; orders not yet acknowledged, handled or closed whose deadline has passed
+// at now (the only counts that depend on the clock) come from the facts through a partial
+// index. Both are plain GROUP BYs.
 func (db *DB) WorkOrderMetrics(ctx context.Context, kind string, from, to, now time.Time) ([]assess.UnitMetrics, error) {
 	col, err := unitColumn(kind)
 	if err != nil {
 		return nil, err
 	}
-	n := Millis(now)
-	q := `SELECT ` + col + `, COUNT(*), SUM(duplicate), SUM(base),
-		SUM(CASE WHEN ` + condDueAck + ` THEN 1 ELSE 0 END),
-		SUM(CASE WHEN base=1 AND ack_ontime=1 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN ` + condDueClose + ` THEN 1 ELSE 0 END),
-		SUM(CASE WHEN base=1 AND closed_ontime=1 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN base=1 AND closed=1 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN base=1 AND closed=1 THEN handle_ms ELSE 0 END),
-		SUM(CASE WHEN base=1 AND rated=1 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN base=1 AND rated=1 AND resolved=1 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN base=1 AND rated=1 AND satisfied=1 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN base=1 AND handled_at>0 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN base=1 AND handled_at>0 AND reworks>0 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN base=1 AND deadline>0 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN base=1 AND deadline>0 AND extensions>0 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN ` + condOverdue + ` THEN 1 ELSE 0 END)
-		FROM assess_wo_facts WHERE created_at >= ? AND created_at < ? GROUP BY ` + col
-	rows, err := db.Query(ctx, q, n, n, n, Millis(from), Millis(to))
+	type agg struct {
+		all, dups, base, acked, ackOK, closed, closeOK, handleMs, rated, resolved, sat, handled, reworked, dispatched, extended, late int64
+		pendAck, pendClose, pendHandle                                                                                                int64
+	}
+	by := map[string]*agg{}
+	var order []string
+	get := func(u string) *agg {
+		a := by[u]
+		if a == nil {
+			a = &agg{}
+			by[u] = a
+			order = append(order, u)
+		}
+		return a
+	}
+	rows, err := db.Query(ctx, `SELECT `+col+`, SUM(n_all), SUM(n_dup), SUM(n_base), SUM(n_acked), SUM(n_ack_ok), SUM(n_closed), SUM(n_close_ok),
+		SUM(handle_ms), SUM(n_rated), SUM(n_resolved), SUM(n_satisfied), SUM(n_handled), SUM(n_reworked), SUM(n_dispatched), SUM(n_extended),
+		SUM(n_late) FROM assess_wo_rollup WHERE day >= ? AND day < ? GROUP BY `+col, Millis(from), Millis(to))
 	if err != nil {
 		return nil, fmt.Errorf("work-order metrics: %w", err)
 	}
-	defer rows.Close()
-	var out []assess.UnitMetrics
 	for rows.Next() {
-		var unit string
-		var all, dups, base, dueAck, ackOK, dueClose, closeOK, closed, handleMs, rated, resolved, sat, handled, reworked, dispatched, extended, overdue int64
-		if err := rows.Scan(&unit, &all, &dups, &base, &dueAck, &ackOK, &dueClose, &closeOK, &closed, &handleMs, &rated, &resolved, &sat,
-			&handled, &reworked, &dispatched, &extended, &overdue); err != nil {
+		var u string
+		var x agg
+		if err := rows.Scan(&u, &x.all, &x.dups, &x.base, &x.acked, &x.ackOK, &x.closed, &x.closeOK, &x.handleMs, &x.rated, &x.resolved, &x.sat,
+			&x.handled, &x.reworked, &x.dispatched, &x.extended, &x.late); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		m := map[string]float64{"wo_count": float64(base)}
+		*get(u) = x
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = db.Query(ctx, `SELECT `+col+`, SUM(CASE WHEN ack_at = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN closed = 0 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN handled_at = 0 THEN 1 ELSE 0 END) FROM assess_wo_facts
+		WHERE base = 1 AND deadline > 0 AND (ack_at = 0 OR handled_at = 0 OR closed = 0) AND created_at >= ? AND created_at < ? AND deadline < ?
+		GROUP BY `+col, Millis(from), Millis(to), Millis(now))
+	if err != nil {
+		return nil, fmt.Errorf("work-order metrics: %w", err)
+	}
+	for rows.Next() {
+		var u string
+		var a, c, h int64
+		if err := rows.Scan(&u, &a, &c, &h); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		x := get(u)
+		x.pendAck, x.pendClose, x.pendHandle = a, c, h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []assess.UnitMetrics
+	for _, u := range order {
+		x := by[u]
+		if x.all == 0 {
+			continue
+		}
+		dueAck, dueClose, overdue := x.acked+x.pendAck, x.closed+x.pendClose, x.late+x.pendHandle
+		m := map[string]float64{"wo_count": float64(x.base)}
 		put := func(name string, num, den int64) {
 			if den > 0 {
 				m[name] = round2(100 * float64(num) / float64(den))
 			}
 		}
-		put("wo_response_rate", ackOK, dueAck)
-		put("wo_closed_rate", closed, base)
-		put("wo_ontime_close_rate", closeOK, dueClose)
-		put("wo_resolve_rate", resolved, rated)
-		put("wo_satisfaction_rate", sat, rated)
-		put("wo_rework_rate", reworked, handled)
-		put("wo_extension_rate", extended, dispatched)
+		put("wo_response_rate", x.ackOK, dueAck)
+		put("wo_closed_rate", x.closed, x.base)
+		put("wo_ontime_close_rate", x.closeOK, dueClose)
+		put("wo_resolve_rate", x.resolved, x.rated)
+		put("wo_satisfaction_rate", x.sat, x.rated)
+		put("wo_rework_rate", x.reworked, x.handled)
+		put("wo_extension_rate", x.extended, x.dispatched)
 		put("wo_overdue_rate", overdue, dueClose)
-		put("wo_duplicate_rate", dups, all)
-		if closed > 0 {
-			m["wo_avg_handle_hours"] = round2(float64(handleMs) / float64(closed) / 3.6e6)
+		put("wo_duplicate_rate", x.dups, x.all)
+		if x.closed > 0 {
+			m["wo_avg_handle_hours"] = round2(float64(x.handleMs) / float64(x.closed) / 3.6e6)
 		}
-		out = append(out, assess.UnitMetrics{Unit: unit, Metrics: m})
+		out = append(out, assess.UnitMetrics{Unit: u, Metrics: m})
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }

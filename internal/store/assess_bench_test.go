@@ -82,8 +82,11 @@ func BenchmarkAssessQuarter(b *testing.B) {
 			if _, err := db.Exec(ctx, `DELETE FROM assess_sync`); err != nil {
 				b.Fatal(err)
 			}
+			if _, err := db.Exec(ctx, `DELETE FROM assess_wo_rollup`); err != nil {
+				b.Fatal(err)
+			}
 			b.StartTimer()
-			got, err := db.SyncWorkOrderFacts(ctx, nil)
+			got, err := db.SyncWorkOrderFacts(ctx, cst, nil)
 			if err != nil || got != n {
 				b.Fatalf("synced %d of %d: %v", got, n, err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +73,7 @@ func TestAssessWorkOrderMetrics(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		assessFixture(t, db)
-		n, err := db.SyncWorkOrderFacts(ctx, nil)
+		n, err := db.SyncWorkOrderFacts(ctx, cst, nil)
 		if err != nil || n != 7 {
 			t.Fatalf("sync: %d %v", n, err)
 		}
@@ -137,7 +138,7 @@ func TestAssessWorkOrderMetrics(t *testing.T) {
 		if err := db.UpdateOrder(ctx, o); err != nil {
 			t.Fatal(err)
 		}
-		n, err = db.SyncWorkOrderFacts(ctx, nil)
+		n, err = db.SyncWorkOrderFacts(ctx, cst, nil)
 		if err != nil || n < 1 || n > 7 {
 			t.Fatalf("incremental sync read %d orders (%v)", n, err)
 		}
@@ -297,6 +298,89 @@ func TestImportWorkOrderHistory(t *testing.T) {
 		// The day's counter continues after the imported numbers.
 		if n, err := db.NextSequence(ctx, "tracking:"+day.Format("20060102")); err != nil || n != 4 {
 			t.Fatalf("next sequence %d %v, want 4", n, err)
+		}
+	})
+}
+
+// TestAssessRollupMatchesRebuild changes random orders between syncs and checks that the
+// incrementally maintained roll-up gives exactly the metrics of a rebuild from nothing.
+func TestAssessRollupMatchesRebuild(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		rng := rand.New(rand.NewPCG(3, 4))
+		t0 := time.Date(2026, 7, 1, 8, 0, 0, 0, cst)
+		var ids []int64
+		for i := 0; i < 120; i++ {
+			c := t0.Add(time.Duration(rng.IntN(90*24)) * time.Hour)
+			o := &workorder.Order{TrackingNo: fmt.Sprintf("R%04d", i), TokenHash: fmt.Sprintf("r%d", i), Source: "test", Category: "ROAD",
+				Priority: workorder.PriorityNormal, State: workorder.StateDispatched, Description: "d", Street: []string{"S1", "S2", "S3"}[i%3],
+				Community: []string{"C1", "C2"}[i%2], LeadDept: []string{"WATER", "ROADS"}[i%2], CreatedAt: c, UpdatedAt: c, Deadline: c.Add(48 * time.Hour)}
+			if err := db.CreateOrder(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, o.ID)
+		}
+		if _, err := db.SyncWorkOrderFacts(ctx, cst, nil); err != nil {
+			t.Fatal(err)
+		}
+		for round := 0; round < 3; round++ {
+			for _, id := range ids {
+				if rng.IntN(3) != 0 {
+					continue
+				}
+				o, err := db.GetOrder(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch rng.IntN(4) {
+				case 0:
+					o.RespondedAt = o.CreatedAt.Add(time.Duration(rng.IntN(96)) * time.Hour)
+				case 1:
+					o.State, o.Resolution, o.ClosedAt = workorder.StateClosed, workorder.ResolutionFixed, o.CreatedAt.Add(time.Duration(1+rng.IntN(96))*time.Hour)
+				case 2:
+					sat := rng.IntN(2) == 0
+					o.State, o.Rating, o.Satisfied = workorder.StateRated, 1+rng.IntN(5), &sat
+				case 3:
+					o.Street, o.LeadDept = "S9", "HEALTH" // moved to another unit
+				}
+				o.UpdatedAt = time.Now()
+				if err := db.UpdateOrder(ctx, o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := db.SyncWorkOrderFacts(ctx, cst, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		from, to := time.Date(2026, 7, 1, 0, 0, 0, 0, cst), time.Date(2026, 10, 1, 0, 0, 0, 0, cst)
+		now := time.Date(2026, 8, 15, 0, 0, 0, 0, cst)
+		snapshot := func() map[string]map[string]float64 {
+			out := map[string]map[string]float64{}
+			for _, kind := range []string{assess.UnitStreet, assess.UnitCommunity, assess.UnitDepartment} {
+				ums, err := db.WorkOrderMetrics(ctx, kind, from, to, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, u := range ums {
+					out[kind+"/"+u.Unit] = u.Metrics
+				}
+			}
+			return out
+		}
+		incremental := snapshot()
+		for _, q := range []string{`DELETE FROM assess_wo_facts`, `DELETE FROM assess_wo_rollup`, `DELETE FROM assess_sync`} {
+			if _, err := db.Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.SyncWorkOrderFacts(ctx, cst, nil); err != nil {
+			t.Fatal(err)
+		}
+		rebuilt := snapshot()
+		a, _ := json.Marshal(incremental)
+		b, _ := json.Marshal(rebuilt)
+		if string(a) != string(b) || len(rebuilt) < 5 {
+			t.Fatalf("incremental roll-up differs from a rebuild:\n%s\n%s", a, b)
 		}
 	})
 }

@@ -125,9 +125,9 @@
     const mapBox = el("div", { id: "map", style: "flex:1 1 0" });
     const crumbs = el("div", { class: "crumbs muted" });
     const feed = el("div", { class: "feed", id: "alert-feed", style: "flex:1 1 0;min-height:0" });
-    const trend1 = el("div", { class: "chart", id: "trend-pm25" }), trend2 = el("div", { class: "chart", id: "trend-water" });
+    const trend1 = el("div", { class: "chart", id: "trend-pm25", style: "height:calc(100% - 30px);min-height:240px" }), trend2 = el("div", { class: "chart", id: "trend-water" });
     view.append(el("div", { class: "grid-dash" }, kpiBox,
-      el("div", { class: "panel" }, el("h3", {}, t("trend_pm25")), trend1),
+      el("div", { class: "panel", style: "min-height:0" }, el("h3", {}, t("trend_pm25")), trend1),
       // min-height:0 lets the middle row keep the screen's height: the feed scrolls instead of stretching the map
       el("div", { class: "panel", style: "min-height:0;display:flex;flex-direction:column" }, el("h3", {}, t("district_map"), " ", crumbs), mapBox),
       el("div", { class: "panel", style: "min-height:0;display:flex;flex-direction:column" }, el("h3", {}, t("alert_feed")), feed),
@@ -213,7 +213,7 @@
         const groups = (Array.isArray(r.groups) ? r.groups : []).filter((g) => g.points && g.points.length).sort((a, b) => peak(b) - peak(a));
         if (!groups.length) { node.append(el("div", { class: "muted" }, t("empty"))); return; }
         const series = groups.slice(0, 10).map((g) => ({ name: g.name || g.key, type: "line", showSymbol: false, data: g.points.map((p) => [p.ts, p.value]) }));
-        c.setOption({ backgroundColor: "transparent", tooltip: { trigger: "axis" }, legend: { type: "scroll", textStyle: { color: "#8aa3c0" } }, grid: { left: 40, right: 10, top: 30, bottom: 24 },
+        c.setOption({ backgroundColor: "transparent", tooltip: { trigger: "axis" }, legend: { type: "scroll", top: 0, textStyle: { color: "#8aa3c0" } }, grid: { left: 40, right: 10, top: 48, bottom: 24 },
           xAxis: { type: "time" }, yAxis: { type: "value", name: unit }, series });
       } catch (e) { node.append(el("div", { class: "muted" }, t("empty"))); }
     };
