@@ -175,6 +175,19 @@ func TestClusterTwoNodes(t *testing.T) {
 		t.Fatalf("create rule on B: %d", code)
 	}
 
+	// each rule reaches the other node's engine (a change notice over the bus)
+	for _, x := range []struct {
+		n    clusterNode
+		rule string
+	}{{a, "cl-very-high"}, {b, "cl-high"}} {
+		waitUntil(t, x.rule+" in the other node's engine", func() bool {
+			var v struct {
+				Health *struct{} `json:"health"`
+			}
+			return x.n.c.do("GET", "/api/v1/rules/"+x.rule, nil, &v) == 200 && v.Health != nil
+		})
+	}
+
 	// The device connects to node B (its credential reaches B's cache over the bus).
 	var cl pahov3.Client
 	waitUntil(t, "the device can connect to node B", func() bool {

@@ -25,6 +25,11 @@ type Record struct {
 	// Entry is the decoded entry. It is set on Append so a store can fill search columns; stores
 	// need not return it from reads (the Log decodes Data, the only authenticated form).
 	Entry Entry
+	// Indexed, on a record read back, says Entry holds the store's search columns (Time to the
+	// millisecond, Actor.UserID, Actor.Username, Action, Object.Dataset) as stored. Verify then
+	// checks them against Data: a search column edited on its own would hide an entry from the
+	// auditor's searches while Data still verifies.
+	Indexed bool
 }
 
 // Checkpoint is a signed statement of the log's size and root hash.

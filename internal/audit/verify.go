@@ -24,6 +24,7 @@ const (
 	ProblemSignature    = "signature"     // a checkpoint's signature does not verify
 	ProblemFork         = "fork"          // two signed checkpoints disagree about the same size
 	ProblemNoCheckpoint = "no_checkpoint" // no checkpoint verifies, so nothing authenticates the log
+	ProblemIndex        = "index"         // an entry's search columns (time, actor, action, dataset) no longer match its content
 )
 
 // maxProblems bounds the problems listed in a Report; FirstBad is exact regardless.
@@ -291,6 +292,7 @@ func Verify(ctx context.Context, s Store, opts VerifyOptions) (*Report, error) {
 	type chunk struct {
 		recs   []Record
 		leaves []tlog.Hash
+		index  []string // per record: the search column that disagrees with Data, "" when none
 		err    error
 	}
 	rctx, cancel := context.WithCancel(ctx)
@@ -307,8 +309,12 @@ func Verify(ctx context.Context, s Store, opts VerifyOptions) (*Report, error) {
 			}
 			if err == nil {
 				c.leaves = make([]tlog.Hash, len(recs))
+				c.index = make([]string, len(recs))
 				for i := range recs {
 					c.leaves[i] = tlog.RecordHash(recs[i].Data)
+					if recs[i].Indexed {
+						c.index[i] = indexMismatch(recs[i].Data, &recs[i].Entry)
+					}
 				}
 				from = recs[len(recs)-1].Seq + 1
 			}
@@ -361,6 +367,8 @@ read:
 				v.add(Problem{Kind: ProblemMoved, Entry: pos, End: pos + 1, Message: fmt.Sprintf("position %d holds the entry written as %d", pos, ds)})
 			} else if len(r.Hashes) == 0 || r.Hashes[0] != hs[0] {
 				v.add(Problem{Kind: ProblemChanged, Entry: pos, End: pos + 1, Message: fmt.Sprintf("entry %d does not match its stored leaf hash", pos)})
+			} else if col := c.index[j]; col != "" {
+				v.add(Problem{Kind: ProblemIndex, Entry: pos, End: pos + 1, Message: fmt.Sprintf("entry %d: its search column %q differs from the signed entry", pos, col)})
 			}
 			for k := 1; k < len(hs); k++ {
 				if k >= len(r.Hashes) || r.Hashes[k] != hs[k] {

@@ -250,7 +250,26 @@ func TestServiceListAndDefinitions(t *testing.T) {
 				t.Fatalf("definition %+v", def)
 			}
 			expectError(t, f, e.do("GET", "services/NOPE."+f, nil), 404)
-			expectError(t, f, e.do("GET", "services/OTHER."+f, nil), 404) // metadata=false
+			// metadata=false: a definition without attributes, not an error.
+			var other struct {
+				XMLName     xml.Name `json:"-" xml:"service_definition"`
+				ServiceCode string   `json:"service_code" xml:"service_code"`
+				Attributes  []attr   `json:"attributes" xml:"attributes>attribute"`
+			}
+			if r := e.do("GET", "services/OTHER."+f, nil); r.status != 200 {
+				t.Fatalf("definition of a metadata=false service: %d %s", r.status, r.body)
+			} else if decode(t, f, r, &other, &other); other.ServiceCode != "OTHER" || len(other.Attributes) != 0 {
+				t.Fatalf("definition of OTHER %+v", other)
+			}
+			if f == "json" && !strings.Contains(string(e.do("GET", "services/OTHER.json", nil).body), `"attributes":[]`) {
+				t.Error("attributes of OTHER not an empty JSON array")
+			}
+			// The simplest client posts to the first service listed with a location and a
+			// description only: the first service asks no required question.
+			r = e.do("POST", "requests."+f, post("api_key", "admin-key", "service_code", list[0].ServiceCode, "lat", "39.1", "long", "117.2", "description", "路面塌陷"))
+			if r.status != 200 && r.status != 201 {
+				t.Fatalf("POST to the first service %s without attributes: %d %s", list[0].ServiceCode, r.status, r.body)
+			}
 			expectError(t, f, e.do("GET", "services."+f+"?jurisdiction_id=elsewhere", nil), 404)
 		})
 	}
@@ -378,7 +397,7 @@ func TestPostErrors(t *testing.T) {
 		{"lat out of range", base("lat", "91"), 400},
 		{"description too long", base("description", strings.Repeat("水", 4001)), 400},
 		{"bad media_url", base("media_url", "javascript:alert(1)"), 400},
-		{"required attribute missing", post("api_key", "citizen-key", "service_code", "ROAD", "address_string", "x"), 400},
+		{"required attribute missing", post("api_key", "citizen-key", "service_code", "NOISE", "address_string", "x"), 400},
 		{"value not in list", base("attribute[sewage]", "maybe"), 400},
 		{"not a number", base("attribute[water_depth_cm]", "deep"), 400},
 		{"unknown attribute", base("attribute[colour]", "red"), 400},

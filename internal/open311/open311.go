@@ -399,7 +399,9 @@ func (s *Server) definition(w http.ResponseWriter, format, code string) error {
 	}
 	as := s.attrs[code]
 	if len(as) == 0 {
-		return fail(http.StatusNotFound, "service %s has no definition (metadata=false)", code)
+		// metadata=false: clients need not ask, but one that does (a generic client walking
+		// every service) gets a definition without attributes rather than an error.
+		as = []Attribute{}
 	}
 	d := definitionDoc{ServiceCode: code, Attributes: as}
 	writeBody(w, format, http.StatusOK, d, d)

@@ -76,7 +76,7 @@ func splitHashes(b []byte) []tlog.Hash {
 
 // ReadAuditRecords implements audit.Store.
 func (db *DB) ReadAuditRecords(ctx context.Context, from int64, limit int) ([]audit.Record, error) {
-	rows, err := db.Query(ctx, `SELECT seq, data, hashes FROM audit_records WHERE seq >= ? ORDER BY seq LIMIT ?`, from, limit)
+	rows, err := db.Query(ctx, `SELECT seq, data, hashes, at, actor_id, username, action, dataset FROM audit_records WHERE seq >= ? ORDER BY seq LIMIT ?`, from, limit)
 	if err != nil {
 		return nil, fmt.Errorf("audit read: %w", err)
 	}
@@ -86,10 +86,13 @@ func (db *DB) ReadAuditRecords(ctx context.Context, from int64, limit int) ([]au
 		var r audit.Record
 		var data string
 		var hs []byte
-		if err := rows.Scan(&r.Seq, &data, &hs); err != nil {
+		var at int64
+		// The search columns come back too (Indexed), so that Verify catches one edited alone.
+		if err := rows.Scan(&r.Seq, &data, &hs, &at, &r.Entry.Actor.UserID, &r.Entry.Actor.Username, &r.Entry.Action, &r.Entry.Object.Dataset); err != nil {
 			return nil, fmt.Errorf("audit read: %w", err)
 		}
 		r.Data, r.Hashes = []byte(data), splitHashes(hs)
+		r.Entry.Time, r.Indexed = Time(at), true
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
