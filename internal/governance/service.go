@@ -205,6 +205,11 @@ func (s *Service) SetPolicy(ctx context.Context, actor *citybrain.Actor, p Polic
 	if err := p.Validate(); err != nil {
 		return PolicyVersion{}, err
 	}
+	if len(p.Permits) == 0 {
+		// Default deny: a policy without permits locks every reader out of every dataset, which
+		// is what a PUT of {} or of a truncated document did. Replacing the policy needs it whole.
+		return PolicyVersion{}, citybrain.FieldError("permits", "策略没有任何许可规则，将拒绝所有读取；请提交完整策略（先 GET 再修改） a policy without permits denies every read: send the whole policy (GET it, edit, PUT it)")
+	}
 	doc, err := json.Marshal(p)
 	if err != nil {
 		return PolicyVersion{}, fmt.Errorf("set policy: %w", err)
