@@ -62,6 +62,7 @@ func TestBadInputGetsClearClientErrors(t *testing.T) {
 		{"bad ttl", "POST", "/api/v1/tokens", `{"ttl":"forever"}`, "boot", 400, citybrain.EINVALID},
 		{"xml body", "POST", "/api/v1/tokens", `<x/>`, "boot", 415, citybrain.EUNSUPPORTED},
 		{"array for an object", "POST", "/api/v1/users", `[]`, "boot", 400, citybrain.EINVALID},
+		{"null body", "POST", "/api/v1/tokens", ` null`, "boot", 400, citybrain.EINVALID},
 		{"wrong method", "PUT", "/api/v1/users", `{}`, "boot", 405, "method_not_allowed"},
 		{"wrong method on an id", "DELETE", "/api/v1/users/1", ``, "boot", 405, "method_not_allowed"},
 	}

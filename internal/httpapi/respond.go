@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -154,7 +155,19 @@ func DecodeJSON(r *http.Request, v any) error {
 			return citybrain.Errorf(citybrain.EUNSUPPORTED, "Content-Type must be application/json, got %q", ct)
 		}
 	}
-	dec := json.NewDecoder(r.Body)
+	br := bufio.NewReader(r.Body)
+	for {
+		b, err := br.Peek(1)
+		if err != nil || (b[0] != ' ' && b[0] != '\t' && b[0] != '\r' && b[0] != '\n') {
+			break
+		}
+		_, _ = br.ReadByte()
+	}
+	// null decodes into the zero value without complaint: refuse it as the empty body it is.
+	if b, _ := br.Peek(4); string(b) == "null" {
+		return citybrain.Errorf(citybrain.EINVALID, "request body is null: send a JSON object")
+	}
+	dec := json.NewDecoder(br)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)

@@ -83,3 +83,23 @@ func TestGovernanceAggregateGroupKeysFollowDecisions(t *testing.T) {
 		}
 	})
 }
+
+// PUT /api/v1/governance/policy with {} (or null) used to put a policy without permits in
+// force: default deny then hid every record of every dataset from everyone.
+func TestGovernanceRefusesPolicyWithoutPermits(t *testing.T) {
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	clock := &citybrain.FixedClock{T: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
+	svc := newGovService(t, db, clock, &auditSink{})
+	admin := &citybrain.Actor{UserID: 1, Role: citybrain.RoleAdmin, Clearance: 5}
+	before := svc.Policy()
+	if _, err := svc.SetPolicy(ctx, admin, governance.Policy{}); citybrain.ErrorCode(err) != citybrain.EINVALID || citybrain.ErrorField(err) != "permits" {
+		t.Fatalf("empty policy: %v", err)
+	}
+	if after := svc.Policy(); after.Version != before.Version || len(after.Policy.Permits) == 0 {
+		t.Fatalf("policy in force changed to %+v", after)
+	}
+	if _, err := svc.SetPolicy(ctx, admin, governance.DefaultPolicy()); err != nil {
+		t.Fatalf("whole policy: %v", err)
+	}
+}

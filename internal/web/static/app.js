@@ -178,7 +178,7 @@
       mc.setOption({
         backgroundColor: "transparent",
         tooltip: { trigger: "item", formatter: (p) => p.seriesType === "map" ? (names[p.name] || p.name) : (p.data.label + "<br>" + t("online") + " " + p.data.online + "/" + p.data.total + (p.data.alerting ? "<br>⚠ " + p.data.alerting : "")) },
-        geo: { map: mapName, roam: true, nameProperty: "name", itemStyle: { areaColor: "#15335a", borderColor: "#4b8bd6" }, emphasis: { itemStyle: { areaColor: "#1f4f86" }, label: { show: false } },
+        geo: { map: mapName, roam: true, layoutCenter: ["50%", "50%"], layoutSize: "98%", nameProperty: "name", itemStyle: { areaColor: "#15335a", borderColor: "#4b8bd6" }, emphasis: { itemStyle: { areaColor: "#1f4f86" }, label: { show: false } },
           label: { show: level === "street", color: "#9cc2ee", fontSize: 11, formatter: (p) => names[p.name] || "" } },
         series: [
           { type: "map", geoIndex: 0, data: gj.features.map((f) => ({ name: f.properties.code })) },
