@@ -111,12 +111,16 @@ func demoStreetQuality(i, n int) (quality float64, weight float64) {
 // real orders (with their event history) across the demo district's streets and
 // departments, then computes the last two quarters and the last six months.
 func demoAssessHistory(ctx context.Context, a *app, svc *assess.Service) error {
-	n, err := a.db.CountOrders(ctx, workorder.Filter{})
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
+	// "Empty": no history yet — nothing generated before, and no order older than an hour
+	// (simulated reports filed in the first seconds of this start do not count).
+	for _, f := range []workorder.Filter{{Source: demoHistorySource}, {To: a.clock.Now().Add(-time.Hour)}} {
+		n, err := a.db.CountOrders(ctx, f)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
 	}
 	if a.areaMap == nil || a.areaMap.Load() == nil || a.workorders == nil {
 		return nil

@@ -173,6 +173,8 @@ func TestParseTimeRange(t *testing.T) {
 		{"1795854718837", true},
 		{"0", true},
 		{"2026-11-28T08:00:00+08:00", true},
+		{"2026-11-28T08:00:00 08:00", true}, // the '+' of an unencoded query string
+		{"2026-11-28 08:00:00", false},
 		{"253402300799999", true},
 		{"253402300800000", false},
 		{"-99999999999999999", false},

@@ -303,6 +303,10 @@ func ParseTime(field, s string) (time.Time, error) {
 		}
 		return time.UnixMilli(n).UTC(), nil
 	}
+	// A '+' offset sent unencoded arrives as a space (query strings decode '+' as ' ').
+	if i := strings.LastIndexByte(s, ' '); i > 0 && strings.IndexByte(s[:i], 'T') > 0 {
+		s = s[:i] + "+" + s[i+1:]
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, citybrain.FieldError(field, "%s must be RFC 3339 (2026-11-28T08:00:00+08:00) or epoch milliseconds, got %q", field, s)

@@ -741,3 +741,27 @@ func TestServiceRequestUpdates(t *testing.T) {
 		})
 	}
 }
+
+// curl 'requests.json?start_date=2026-11-28T00:00:00+08:00' sends the '+' unencoded, and a
+// query string decodes it as a space: the date must still be read with its +08:00 offset.
+func TestUnencodedPlusInDates(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.svc.Create(context.Background(), workorder.NewReport{Category: "OTHER", Description: "事项", Address: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range formats {
+		// 2026-11-28T02:00Z (the order) is 10:00 at +08:00: inside the first range, outside the second.
+		for q, want := range map[string]int{
+			"start_date=2026-11-28T09:00:00+08:00&end_date=2026-11-28T11:00:00+08:00": 1,
+			"start_date=2026-11-28T11:00:00+08:00&end_date=2026-11-28T12:00:00+08:00": 0,
+		} {
+			r := e.do("GET", "requests."+f+"?"+q, nil)
+			if r.status != 200 {
+				t.Fatalf("%s: %d %s", q, r.status, r.body)
+			}
+			if got := e.requests(f, r); len(got) != want {
+				t.Fatalf("%s: %d requests, want %d", q, len(got), want)
+			}
+		}
+	}
+}

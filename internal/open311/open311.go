@@ -530,6 +530,11 @@ func (s *Server) getRequest(w http.ResponseWriter, r *http.Request, format, id s
 // ParseDatetime reads a W3C datetime that carries a timezone (YYYY-MM-DDThh:mm[:ss[.s]]TZD).
 func ParseDatetime(field, v string) (time.Time, error) {
 	v = strings.TrimSpace(v)
+	// A '+' offset sent unencoded (curl '...?start_date=2026-11-28T00:00:00+08:00') arrives
+	// as a space, since query strings decode '+' as ' ': read it as the '+' it was.
+	if i := strings.LastIndexByte(v, ' '); i > 0 && strings.IndexByte(v[:i], 'T') > 0 {
+		v = v[:i] + "+" + v[i+1:]
+	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"} {
 		if t, err := time.Parse(layout, v); err == nil {
 			return t, nil
