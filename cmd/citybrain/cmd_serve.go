@@ -5,6 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net"
+	"strconv"
 	"strings"
 
 	"github.com/citybrain/citybrain"
@@ -28,6 +31,13 @@ func serveCommand(ctx context.Context, c *cli, name string, demo bool) error {
 	}
 	if err := cfg.parse(fs, c.args, c.env); err != nil {
 		return err
+	}
+	if demo {
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "mqtt" })
+		if !explicit {
+			cfg.MQTT = demoMQTTAddr(cfg.MQTT, c.stdout)
+		}
 	}
 	a, err := start(ctx, &cfg, demo, c.stdout, c.stderr)
 	if err != nil {
@@ -148,4 +158,24 @@ func cmdVersion(ctx context.Context, c *cli) error {
 	}
 	fmt.Fprintf(c.stdout, "citybrain %s\n", Version)
 	return nil
+}
+
+// demoMQTTAddr keeps the default MQTT port for the demo when it is free. When another broker
+// already holds it (Mosquitto often runs on 1883), the demo moves to the next free port
+// from 1884 and says so, instead of failing: `serve` never does this, and --mqtt always wins.
+func demoMQTTAddr(addr string, out io.Writer) string {
+	if ln, err := net.Listen("tcp", addr); err == nil {
+		ln.Close()
+		return addr
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	for p := 1884; p < 1900; p++ {
+		alt := net.JoinHostPort(host, strconv.Itoa(p))
+		if ln, err := net.Listen("tcp", alt); err == nil {
+			ln.Close()
+			fmt.Fprintf(out, "MQTT 端口 %s 已被占用，演示改用 %s / MQTT port %s is taken (another broker?): the demo listens on %s instead (set --mqtt to choose)\n", addr, alt, addr, alt)
+			return alt
+		}
+	}
+	return addr
 }
