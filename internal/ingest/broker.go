@@ -90,7 +90,9 @@ func NewBroker(in *Ingestor, cfg BrokerConfig) (*Broker, error) {
 	// mochi's 8192 slots keeps 10,000 connections' heap small.
 	caps.MaximumClientWritesPending = 256
 	caps.MaximumSessionExpiryInterval = uint32(cfg.SessionExpiry / time.Second)
-	caps.MaximumQos = 1 // QoS 2 publishes are downgraded to 1: the durable path is QoS 1
+	// QoS 2 is accepted: for telemetry, events and command acks the PUBREC is sent after the
+	// durable write (like the QoS 1 PUBACK), then PUBREL/PUBCOMP complete the exchange.
+	caps.MaximumQos = 2
 	caps.MaximumMessageExpiryInterval = int64(cfg.SessionExpiry / time.Second)
 	caps.Compatibilities.ObscureNotAuthorized = false
 	srv := mqtt.New(&mqtt.Options{
@@ -342,7 +344,7 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	}
 }
 
-// ack acknowledges a QoS 1 publish. For MQTT 5 a refusal carries its reason code; MQTT 3.1.1
+// ack acknowledges a QoS 1 publish (PUBACK) or a QoS 2 publish (PUBREC). For MQTT 5 a refusal carries its reason code; MQTT 3.1.1
 // has no negative acknowledgement, so a refused message is acknowledged (it was handled: its
 // reason is recorded in the quarantine) and a storage failure closes the connection instead so
 // that the client redelivers.
@@ -364,6 +366,17 @@ func (b *Broker) ack(cl *mqtt.Client, pk *packets.Packet, code packets.Code, sto
 	}
 	if code.Code >= 0x80 && cl.Properties.ProtocolVersion == 5 {
 		out.Properties.ReasonString = code.Reason
+	}
+	if pk.FixedHeader.Qos == 2 {
+		// QoS 2: PUBREC now; the broker answers the client's PUBREL with PUBCOMP once it
+		// finds this PUBREC in flight [MQTT-4.3.3].
+		out.FixedHeader.Type = packets.Pubrec
+		if code.Code < 0x80 {
+			out.Created = time.Now().Unix()
+			if cl.State.Inflight.Set(out) {
+				atomic.AddInt64(&b.srv.Info.Inflight, 1)
+			}
+		}
 	}
 	if err := cl.WritePacket(out); err == nil {
 		b.in.m.acks.Inc()

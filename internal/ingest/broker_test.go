@@ -582,6 +582,17 @@ func TestMosquittoClients(t *testing.T) {
 	if vs := w.values("door-1", "open"); len(vs) != 2 || vs[0] != 1 {
 		t.Fatalf("stored %v", vs)
 	}
+	// QoS 2 in both versions: PUBREC after the durable write, then PUBREL/PUBCOMP.
+	for i, v := range []string{"mqttv311", "mqttv5"} {
+		out, err := run("-V", v, "-d", "-i", "door-1", "-u", "door-1", "-P", e.secrets["door-1"],
+			"-q", "2", "-t", "devices/door-1/telemetry", "-m", fmt.Sprintf(`{"ts": %d, "battery": %d}`, time.Now().UnixMilli()-int64(i+5)*1000, 70+i))
+		if err != nil || !strings.Contains(out, "received PUBREC") || !strings.Contains(out, "received PUBCOMP") {
+			t.Fatalf("QoS 2 with %s: %v: %s", v, err, out)
+		}
+	}
+	if vs := w.values("door-1", "battery"); len(vs) != 4 {
+		t.Fatalf("QoS 2 readings not stored: battery %v", vs)
+	}
 	if out, err := run("-u", "door-1", "-P", "wrong", "-q", "1", "-t", "devices/door-1/telemetry", "-m", `{"open": true}`); err == nil {
 		t.Fatalf("wrong secret accepted: %s", out)
 	}
