@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -184,6 +185,9 @@ func storeHashReader(ctx context.Context, s Store) tlog.HashReader {
 		return s.ReadAuditHashes(ctx, idx)
 	})
 }
+
+// maxAppendAttempts bounds the retries of one batch against other writers of the same store.
+const maxAppendAttempts = 500
 
 // ErrClosed is returned by Record and Checkpoint after Close.
 var ErrClosed = citybrain.Errorf(citybrain.EUNAVAILABLE, "审计日志已关闭 (audit log closed)")
@@ -387,7 +391,7 @@ func (l *Log) latestSize() int64 {
 
 // commit writes one batch and answers its requests. When the store reports a conflict (another
 // process appended first, as when several nodes share one PostgreSQL database and one key) it
-// reloads the frontier and renumbers the batch (up to 32 times).
+// reloads the frontier and renumbers the batch, backing off at random between attempts.
 func (l *Log) commit(ctx context.Context, batch []*request) {
 	reqs := make([]*request, 0, len(batch))
 	sizes := make([]int, 0, len(batch))
@@ -405,7 +409,7 @@ func (l *Log) commit(ctx context.Context, batch []*request) {
 		return
 	}
 	var err error
-	for attempt := 0; attempt < 32; attempt++ {
+	for attempt := 0; attempt < maxAppendAttempts; attempt++ {
 		err = nil
 		fr := l.fr.clone()
 		recs := make([]Record, len(reqs))
@@ -437,8 +441,18 @@ func (l *Log) commit(ctx context.Context, batch []*request) {
 		// The store may hold more than we think: appended by another process, or committed
 		// although the commit reported an error. Continue from what it actually holds.
 		changed := l.resync(ctx)
-		if citybrain.ErrorCode(err) != citybrain.ECONFLICT || !changed {
+		if citybrain.ErrorCode(err) != citybrain.ECONFLICT {
 			break
+		}
+		if attempt > 0 || !changed {
+			// Another writer keeps winning the race for the next number: back off for a random
+			// while (growing, at most 50 ms) so that the writers take turns instead of one starving.
+			d := time.Duration(rand.Int64N(int64(min(attempt+1, 25)) * int64(2*time.Millisecond)))
+			select {
+			case <-ctx.Done():
+				attempt = maxAppendAttempts
+			case <-time.After(d):
+			}
 		}
 	}
 	for _, req := range reqs {
