@@ -103,7 +103,6 @@ func (c *config) parse(fs *flag.FlagSet, args []string, env map[string]string) e
 			file = v
 		}
 	}
-	set := map[string]bool{}
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -125,7 +124,7 @@ func (c *config) parse(fs *flag.FlagSet, args []string, env map[string]string) e
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		key := "CITYBRAIN_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := env[key]; ok && !set[f.Name] {
+		if v, ok := env[key]; ok {
 			if err := fs.Set(f.Name, v); err != nil && envErr == nil {
 				envErr = fmt.Errorf("%s: %w", key, err)
 			}

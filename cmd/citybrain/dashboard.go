@@ -38,18 +38,9 @@ func (d *dashboard) allDevices(ctx context.Context) ([]device.Device, error) {
 		return ds, nil
 	}
 	d.mu.Unlock()
-	var all []device.Device
-	after := ""
-	for {
-		ds, next, err := d.a.devices.List(ctx, device.Filter{After: after, Limit: device.MaxPage})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, ds...)
-		if next == "" {
-			break
-		}
-		after = next
+	all, err := d.a.devices.All(ctx, device.Filter{})
+	if err != nil {
+		return nil, err
 	}
 	d.mu.Lock()
 	d.devices, d.devAt = all, time.Now()

@@ -237,31 +237,27 @@ type clusterRuleRepo struct {
 
 func (r clusterRuleRepo) changed(id string) { clusterChanged(r.a, clusterRulesKind, id) }
 
-// CreateRule implements rule.Repository.
-func (r clusterRuleRepo) CreateRule(ctx context.Context, x rule.Rule) error {
-	err := r.DB.CreateRule(ctx, x)
-	if err == nil {
-		r.changed(x.ID)
-	}
-	return err
-}
-
-// UpdateRule implements rule.Repository.
-func (r clusterRuleRepo) UpdateRule(ctx context.Context, x rule.Rule) error {
-	err := r.DB.UpdateRule(ctx, x)
-	if err == nil {
-		r.changed(x.ID)
-	}
-	return err
-}
-
-// DeleteRule implements rule.Repository.
-func (r clusterRuleRepo) DeleteRule(ctx context.Context, id string) error {
-	err := r.DB.DeleteRule(ctx, id)
+// after announces the change of id to the other nodes when the write succeeded.
+func (r clusterRuleRepo) after(err error, id string) error {
 	if err == nil {
 		r.changed(id)
 	}
 	return err
+}
+
+// CreateRule implements rule.Repository.
+func (r clusterRuleRepo) CreateRule(ctx context.Context, x rule.Rule) error {
+	return r.after(r.DB.CreateRule(ctx, x), x.ID)
+}
+
+// UpdateRule implements rule.Repository.
+func (r clusterRuleRepo) UpdateRule(ctx context.Context, x rule.Rule) error {
+	return r.after(r.DB.UpdateRule(ctx, x), x.ID)
+}
+
+// DeleteRule implements rule.Repository.
+func (r clusterRuleRepo) DeleteRule(ctx context.Context, id string) error {
+	return r.after(r.DB.DeleteRule(ctx, id), id)
 }
 
 var _ rule.Repository = clusterRuleRepo{}
@@ -336,40 +332,32 @@ type clusterDeviceRepo struct {
 
 func (r clusterDeviceRepo) changed(id string) { clusterChanged(r.a, clusterDevicesKind, id) }
 
-// CreateDevice implements device.Repository.
-func (r clusterDeviceRepo) CreateDevice(ctx context.Context, d device.Device, c device.Credential) error {
-	err := r.DB.CreateDevice(ctx, d, c)
-	if err == nil {
-		r.changed(d.ID)
-	}
-	return err
-}
-
-// UpdateDevice implements device.Repository.
-func (r clusterDeviceRepo) UpdateDevice(ctx context.Context, d device.Device) error {
-	err := r.DB.UpdateDevice(ctx, d)
-	if err == nil {
-		r.changed(d.ID)
-	}
-	return err
-}
-
-// DeleteDevice implements device.Repository.
-func (r clusterDeviceRepo) DeleteDevice(ctx context.Context, id string) error {
-	err := r.DB.DeleteDevice(ctx, id)
+// after announces the change of id to the other nodes when the write succeeded.
+func (r clusterDeviceRepo) after(err error, id string) error {
 	if err == nil {
 		r.changed(id)
 	}
 	return err
 }
 
+// CreateDevice implements device.Repository.
+func (r clusterDeviceRepo) CreateDevice(ctx context.Context, d device.Device, c device.Credential) error {
+	return r.after(r.DB.CreateDevice(ctx, d, c), d.ID)
+}
+
+// UpdateDevice implements device.Repository.
+func (r clusterDeviceRepo) UpdateDevice(ctx context.Context, d device.Device) error {
+	return r.after(r.DB.UpdateDevice(ctx, d), d.ID)
+}
+
+// DeleteDevice implements device.Repository.
+func (r clusterDeviceRepo) DeleteDevice(ctx context.Context, id string) error {
+	return r.after(r.DB.DeleteDevice(ctx, id), id)
+}
+
 // SetDeviceCredential implements device.Repository.
 func (r clusterDeviceRepo) SetDeviceCredential(ctx context.Context, c device.Credential) error {
-	err := r.DB.SetDeviceCredential(ctx, c)
-	if err == nil {
-		r.changed(c.DeviceID)
-	}
-	return err
+	return r.after(r.DB.SetDeviceCredential(ctx, c), c.DeviceID)
 }
 
 var _ device.Repository = clusterDeviceRepo{}

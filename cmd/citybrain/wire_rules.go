@@ -276,22 +276,14 @@ func trackAbsenceDevices(ctx context.Context, a *app, engine *rule.Engine) error
 		if household {
 			p = ""
 		}
-		after := ""
-		for {
-			page, next, err := a.devices.List(ctx, device.Filter{Profile: p, After: after, Limit: device.MaxPage})
-			if err != nil {
-				return fmt.Errorf("rules: list %s devices: %w", p, err)
-			}
-			for _, d := range page {
-				if d.Disabled || known[d.ID] || (household && d.Household == "") {
-					continue
-				}
+		err := a.devices.Each(ctx, device.Filter{Profile: p}, func(d device.Device) bool {
+			if !d.Disabled && !known[d.ID] && (!household || d.Household != "") {
 				engine.UpdateDevice(ruleDeviceInfo(a, d), now)
 			}
-			if next == "" {
-				break
-			}
-			after = next
+			return true
+		})
+		if err != nil {
+			return fmt.Errorf("rules: list %s devices: %w", p, err)
 		}
 	}
 	return nil
@@ -365,30 +357,19 @@ type ruleHistory struct{ a *app }
 // Devices implements rule.History.
 func (h ruleHistory) Devices(ctx context.Context, profile string, scope []string, limit int) ([]rule.DeviceInfo, error) {
 	var out []rule.DeviceInfo
-	after := ""
 	if profile == rule.AnyProfile {
 		profile = ""
 	}
-	for len(out) < limit {
-		page, next, err := h.a.devices.List(ctx, device.Filter{Profile: profile, After: after, Limit: device.MaxPage})
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range page {
-			if d.Disabled || !inAreaScope(h.a, d.Area, scope) {
-				continue
-			}
-			out = append(out, ruleDeviceInfo(h.a, d))
-			if len(out) == limit {
-				break
-			}
-		}
-		if next == "" {
-			break
-		}
-		after = next
+	if limit <= 0 {
+		return out, nil
 	}
-	return out, nil
+	err := h.a.devices.Each(ctx, device.Filter{Profile: profile}, func(d device.Device) bool {
+		if !d.Disabled && inAreaScope(h.a, d.Area, scope) {
+			out = append(out, ruleDeviceInfo(h.a, d))
+		}
+		return len(out) < limit
+	})
+	return out, err
 }
 
 func inAreaScope(a *app, area string, scope []string) bool {

@@ -120,21 +120,14 @@ func (d *telemetryDirectory) Members(ctx context.Context, profile string) ([]tel
 		return nil, err
 	}
 	var out []telemetry.Member
-	after := ""
-	for {
-		page, next, err := reg.List(ctx, device.Filter{Profile: profile, After: after, Limit: device.MaxPage})
-		if err != nil {
-			return nil, err
+	err = reg.Each(ctx, device.Filter{Profile: profile}, func(dev device.Device) bool {
+		if !dev.Disabled {
+			out = append(out, d.member(dev))
 		}
-		for _, dev := range page {
-			if !dev.Disabled {
-				out = append(out, d.member(dev))
-			}
-		}
-		if next == "" {
-			break
-		}
-		after = next
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	d.mu.Lock()
 	d.cache[profile] = membersEntry{at: now, members: out}

@@ -120,6 +120,34 @@ func (s *Service) Get(ctx context.Context, id string) (Device, error) {
 	return s.repo.GetDevice(ctx, id)
 }
 
+// Each calls fn for every device matching f, page by page, until fn returns false. It is the
+// one way to walk the whole registry (f.After and f.Limit are managed here).
+func (s *Service) Each(ctx context.Context, f Filter, fn func(Device) bool) error {
+	f.Limit = MaxPage
+	for {
+		page, next, err := s.List(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, d := range page {
+			if !fn(d) {
+				return nil
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		f.After = next
+	}
+}
+
+// All returns every device matching f.
+func (s *Service) All(ctx context.Context, f Filter) ([]Device, error) {
+	var out []Device
+	err := s.Each(ctx, f, func(d Device) bool { out = append(out, d); return true })
+	return out, err
+}
+
 // MaxPage is the largest page List returns.
 const MaxPage = 1000
 

@@ -422,18 +422,9 @@ func (h deviceHandlers) listCommands(w http.ResponseWriter, r *http.Request) err
 
 func (h deviceHandlers) health(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	var all []device.Device
-	after := ""
-	for {
-		ds, next, err := h.d.Registry.List(r.Context(), device.Filter{Area: q.Get("area"), Profile: q.Get("profile"), After: after, Limit: device.MaxPage})
-		if err != nil {
-			return err
-		}
-		all = append(all, ds...)
-		if next == "" {
-			break
-		}
-		after = next
+	all, err := h.d.Registry.All(r.Context(), device.Filter{Area: q.Get("area"), Profile: q.Get("profile")})
+	if err != nil {
+		return err
 	}
 	if level := q.Get("level"); level != "" {
 		switch level {
